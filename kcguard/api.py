@@ -1,0 +1,103 @@
+"""The API's routes: public, private, scoped, the books API, and health checks."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from authlib.integrations.flask_oauth2 import current_token
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from . import books
+from .errors import ApiError, json_error
+from .protector import require_auth
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+health = Blueprint("health", __name__)
+
+
+def get_db() -> sqlite3.Connection:
+    if "db" not in g:
+        g.db = books.connect(current_app.config["BOOKS_DB"])
+    return g.db
+
+
+@bp.teardown_app_request
+def close_db(_error: BaseException | None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def _caller() -> dict[str, object]:
+    """What the API knows about the caller, from the verified token only."""
+    return {
+        "subject": current_token.get("sub"),
+        "client_id": current_token.get("azp"),
+        "scopes": sorted(current_token.scopes),
+        "realm_roles": sorted(current_token.realm_roles),
+    }
+
+
+@bp.get("/public")
+def public() -> ResponseReturnValue:
+    return {"message": "Hello from a public endpoint! You don't need to be authenticated to see this."}
+
+
+@bp.get("/private")
+@require_auth()
+def private() -> ResponseReturnValue:
+    return {"message": "Hello from a private endpoint! You need to be authenticated to see this.", **_caller()}
+
+
+@bp.get("/private-scoped")
+@require_auth("test_api_access")
+def private_scoped() -> ResponseReturnValue:
+    return {
+        "message": "Hello from a private endpoint! You need to be authenticated and have a scope of "
+        "test_api_access to see this.",
+        **_caller(),
+    }
+
+
+@bp.get("/books")
+@require_auth("books.read")
+def list_books() -> ResponseReturnValue:
+    return {"books": books.list_books(get_db())}
+
+
+@bp.get("/books/<int:book_id>")
+@require_auth("books.read")
+def get_book(book_id: int) -> ResponseReturnValue:
+    book = books.get_book(get_db(), book_id)
+    if book is None:
+        raise ApiError(404, "not_found", f"No book with id {book_id}.")
+    return book
+
+
+@bp.post("/books")
+@require_auth("books.admin")
+def add_book() -> ResponseReturnValue:
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError(400, "invalid_request", "The body must be JSON (Content-Type: application/json).")
+    book = books.add_book(get_db(), books.parse_new_book(payload))
+    response = jsonify(book)
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_book", book_id=book["id"])
+    return response
+
+
+@health.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Liveness: the process answers; no network."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Readiness: signing keys are loaded, so private routes can answer."""
+    keys = current_app.extensions["kcguard.keys"]
+    if keys.ensure_loaded():
+        return {"status": "ready"}
+    return json_error(503, "not_ready", f"Signing keys are not loaded: {keys.last_error}", {"Retry-After": "5"})

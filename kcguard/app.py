@@ -1,0 +1,72 @@
+"""The application factory: settings in, a wired Flask app out, no I/O."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import requests
+from flask import Flask
+
+from . import api, books
+from .config import ServerSettings
+from .errors import register_error_handlers
+from .introspection import Introspector
+from .keys import KeyCache
+from .oidc import ProviderMetadata
+from .protector import require_auth
+from .validator import KeycloakTokenValidator
+
+
+def create_app(settings: ServerSettings | None = None, **overrides: Any) -> Flask:
+    """Build the API from ``settings`` (default: the environment) plus ``overrides``.
+
+    Nothing here talks to Keycloak: keys load on the first request that needs
+    them, so the API starts (and serves public routes) while Keycloak is down.
+    """
+    settings = settings or ServerSettings.from_env(**overrides)
+    if overrides and settings is not None:
+        settings = ServerSettings(**{**settings.__dict__, **overrides})
+    logging.getLogger("kcguard").setLevel(settings.log_level)
+
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    app.config["BOOKS_DB"] = settings.books_db or os.path.join(app.instance_path, "books.sqlite")
+    os.makedirs(os.path.dirname(os.path.abspath(app.config["BOOKS_DB"])), exist_ok=True)
+    books.init_db(app.config["BOOKS_DB"])
+
+    session = requests.Session()
+    session.headers["User-Agent"] = "kcguard-api"
+    metadata = ProviderMetadata(
+        session,
+        settings.discovery_url,
+        settings.issuer,
+        timeout=settings.http_timeout,
+        allow_insecure_http=settings.allow_insecure_http,
+    )
+    keys = KeyCache(
+        session,
+        metadata,
+        jwks_url=settings.jwks_url,
+        ttl=settings.jwks_cache_ttl,
+        cooldown=settings.jwks_refresh_cooldown,
+        timeout=settings.http_timeout,
+        allow_insecure_http=settings.allow_insecure_http,
+    )
+    introspector = None
+    if settings.introspection:
+        introspector = Introspector(
+            session,
+            metadata,
+            client_id=settings.introspection_client_id,
+            client_secret=settings.introspection_client_secret,
+            timeout=settings.http_timeout,
+        )
+    app.extensions["kcguard.keys"] = keys
+    require_auth.init_app(app, KeycloakTokenValidator(settings, keys, introspector))
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(api.health)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,35 @@
+"""Run the API: ``python server.py`` for development, ``gunicorn "server:create_app()"`` in production."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from kcguard import create_app as _create_app
+from kcguard.config import ConfigError, ServerSettings
+
+
+def create_app() -> Flask:
+    """Load ``.env`` (real environment variables win) and build the app."""
+    load_dotenv(override=False)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return _create_app()
+
+
+def main() -> int:
+    load_dotenv(override=False)
+    try:
+        settings = ServerSettings.from_env()
+    except ConfigError as error:
+        print(f"server.py: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _create_app(settings).run(host=settings.host, port=settings.port, debug=False, threaded=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
