@@ -61,6 +61,15 @@ KEYCLOAK_ENVIRONMENT = (
 )
 
 
+def public_url(port: int) -> str:
+    """Keycloak's public URL in the demo: the hostname tokens name as issuer (as in docker-compose.yml)."""
+    return f"http://localhost:{port}"
+
+
+#: How the API is served, here and in the Dockerfile (after ``--bind``).
+GUNICORN_ARGS = ("--workers", "2", "--no-control-socket", "--access-logfile", "-", "server:create_app()")
+
+
 class DevStackError(RuntimeError):
     """Something the launcher needs is missing or failed; the message says what to do."""
 
@@ -369,7 +378,7 @@ def run_demo(args: argparse.Namespace) -> int:
     with KeycloakServer(
         http_port=args.port,
         management_port=args.management_port,
-        hostname=f"http://localhost:{args.port}",
+        hostname=public_url(args.port),
         admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
     ) as keycloak:
         environment = {
@@ -379,18 +388,7 @@ def run_demo(args: argparse.Namespace) -> int:
             "PORT": str(args.api_port),
             "API_URL": api_url,
         }
-        api_command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{args.api_port}",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "-",
-            "server:create_app()",
-        ]
+        api_command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{args.api_port}", *GUNICORN_ARGS]
         logger.info("Starting the API on %s (gunicorn, 2 workers)...", api_url)
         api = subprocess.Popen(api_command, cwd=PROJECT_ROOT, env=environment)
         try:
@@ -419,7 +417,7 @@ def run_keycloak(args: argparse.Namespace) -> int:
     with KeycloakServer(
         http_port=args.port,
         management_port=args.management_port,
-        hostname=f"http://localhost:{args.port}",
+        hostname=public_url(args.port),
         admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
     ) as keycloak:
         logger.info(
@@ -448,7 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("java", help="print the Java runtime Keycloak would use")
     commands.add_parser("download", help="download the pinned Keycloak distribution")
     args = parser.parse_args(argv)
-    load_dotenv(override=False)
+    # .env first, then the demo values of .env.example for anything it leaves out.
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    load_dotenv(PROJECT_ROOT / ".env.example", override=False)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         if args.command == "java":

@@ -1,0 +1,16 @@
+# The API (and client.py) in a container; docker-compose.yml runs it.
+FROM python:3.11-slim
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY kcguard ./kcguard
+RUN pip install --no-cache-dir . \
+    && useradd --system --uid 10001 app \
+    && mkdir /data && chown app /data
+COPY server.py client.py ./
+
+USER app
+EXPOSE 50100
+# Inside the container the API must listen beyond loopback; the compose file
+# publishes it on the host's 127.0.0.1 only.
+CMD ["gunicorn", "--bind", "0.0.0.0:50100", "--workers", "2", "--no-control-socket", "--access-logfile", "-", "server:create_app()"]
