@@ -167,3 +167,20 @@ def test_token_errors_are_typed(keycloak: Keycloak):
         TokenClient(limited).get_token("books.admin")
     with pytest.raises(KeycloakUnreachable):
         TokenClient(settings_for(keycloak, "http://127.0.0.1:9", token_url="http://127.0.0.1:9/token")).get_token()
+
+
+def test_no_token_or_secret_reaches_the_logs(keycloak: Keycloak, make_app, caplog):
+    import logging
+
+    from tests.test_keycloak_outage_and_rotation import assert_nothing_secret_logged
+
+    caplog.set_level(logging.DEBUG)
+    with LiveServer(introspecting_app(make_app)) as api:
+        client = ApiClient(settings_for(keycloak, api.url))
+        assert client.request("GET", "/api/private").status_code == 200
+        token = client.tokens.get_token()
+        revoke(keycloak, token)
+        assert client.request("GET", "/api/private").status_code == 200
+        assert client.request("GET", "/api/private", authenticate=False).status_code == 401
+    assert "fetched a token for test_api_client" in caplog.text
+    assert_nothing_secret_logged(caplog.text, [token, client.tokens.get_token()])
