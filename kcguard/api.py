@@ -31,11 +31,12 @@ def close_db(_error: BaseException | None) -> None:
 
 def _caller() -> dict[str, object]:
     """What the API knows about the caller, from the verified token only."""
+    token = current_token._get_current_object()  # one context lookup instead of four
     return {
-        "subject": current_token.get("sub"),
-        "client_id": current_token.get("azp"),
-        "scopes": sorted(current_token.scopes),
-        "realm_roles": sorted(current_token.realm_roles),
+        "subject": token.get("sub"),
+        "client_id": token.get("azp"),
+        "scopes": sorted(token.scopes),
+        "realm_roles": sorted(token.realm_roles),
     }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import json
 import logging
 import os
 import re
@@ -59,6 +60,12 @@ KEYCLOAK_ENVIRONMENT = (
     "KC_HEALTH_ENABLED",
     "KC_DB",
 )
+
+
+def demo_client_secrets(realm_file: Path = REALM_FILE) -> dict[str, str]:
+    """The demo-only client secrets, read from the realm export (their one home besides .env.example)."""
+    realm = json.loads(realm_file.read_text())
+    return {client["clientId"]: client["secret"] for client in realm["clients"] if client.get("secret")}
 
 
 def public_url(port: int) -> str:

@@ -21,14 +21,10 @@ import requests
 from werkzeug.serving import make_server
 
 from kcguard import create_app
-from kcguard.devstack import REALM, REALM_FILE, DevStackError, KeycloakServer, free_port
+from kcguard.devstack import REALM, REALM_FILE, DevStackError, KeycloakServer, demo_client_secrets, free_port
 from tests.local_issuer import LocalIssuer
 
-DEMO_SECRETS = {
-    "test_api_client": "demo-only-test-api-client-secret",
-    "reporting_client": "demo-only-reporting-client-secret",
-    "test_api_resource": "demo-only-test-api-resource-secret",
-}
+DEMO_SECRETS = demo_client_secrets()
 
 
 @dataclass

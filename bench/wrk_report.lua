@@ -1,0 +1,30 @@
+-- wrk script: optional rotation through many tokens (one per line in the file
+-- given after "--"), and a one-line JSON report for bench/run.py.
+local tokens = {}
+local next_token = 1
+
+function init(args)
+  if args[1] then
+    for line in io.lines(args[1]) do
+      tokens[#tokens + 1] = line
+    end
+  end
+end
+
+function request()
+  if #tokens == 0 then
+    return wrk.format()
+  end
+  local token = tokens[next_token]
+  next_token = next_token % #tokens + 1
+  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. token })
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"non_2xx": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    errors.status, errors.connect + errors.read + errors.write + errors.timeout))
+end
