@@ -215,3 +215,42 @@ class ClientSettings:
         }
         values.update(overrides)
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    """Which Keycloak realm ``kcguard.admin`` manages, and as which service account."""
+
+    issuer: str = "http://localhost:8080/realms/myorg"
+    server_url: str = ""
+    client_id: str = "api_admin"
+    client_secret: str = dataclasses.field(default="", repr=False)
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        check_url("OIDC_ISSUER", self.issuer, allow_insecure_http=True)
+        if "/realms/" not in self.issuer:
+            raise ConfigError(f"OIDC_ISSUER must look like <keycloak>/realms/<realm>, got {self.issuer!r}")
+        if not self.server_url:
+            object.__setattr__(self, "server_url", self.issuer.split("/realms/", 1)[0])
+        check_url("KEYCLOAK_ADMIN_URL", self.server_url, allow_insecure_http=False)
+        if not self.client_secret:
+            raise ConfigError("ADMIN_CLIENT_SECRET must be set (in the environment or .env)")
+
+    @property
+    def realm(self) -> str:
+        return realm_of(self.issuer)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AdminSettings:
+        """Read the settings from ``env`` (default: ``os.environ``); ``overrides`` win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {
+            "issuer": _text(env, "OIDC_ISSUER", cls.issuer).rstrip("/"),
+            "server_url": _text(env, "KEYCLOAK_ADMIN_URL").rstrip("/"),
+            "client_id": _text(env, "ADMIN_CLIENT_ID", cls.client_id),
+            "client_secret": _text(env, "ADMIN_CLIENT_SECRET"),
+            "timeout": _number(env, "ADMIN_TIMEOUT", cls.timeout),
+        }
+        values.update(overrides)
+        return cls(**values)

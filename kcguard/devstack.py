@@ -59,6 +59,9 @@ KEYCLOAK_ENVIRONMENT = (
     "KC_HTTP_MANAGEMENT_PORT",
     "KC_HEALTH_ENABLED",
     "KC_DB",
+    "KC_DB_URL",
+    "KC_DB_USERNAME",
+    "KC_DB_PASSWORD",
 )
 
 
@@ -212,6 +215,9 @@ class KeycloakServer:
         hostname: str | None = None,
         realm_file: Path = REALM_FILE,
         admin_password: str | None = None,
+        db_url: str | None = None,
+        db_username: str | None = None,
+        db_password: str | None = None,
         startup_timeout: float = 240.0,
     ) -> None:
         self.http_port = http_port or free_port()
@@ -221,6 +227,15 @@ class KeycloakServer:
         self.realm_file = realm_file
         self.admin_username = ADMIN_USERNAME
         self.admin_password = admin_password or secrets.token_urlsafe(18)
+        self._database = {"KC_DB": "dev-mem"}
+        if db_url:
+            # A PostgreSQL database keeps the realm (and clients added to it) across restarts.
+            self._database = {
+                "KC_DB": "postgres",
+                "KC_DB_URL": db_url,
+                "KC_DB_USERNAME": db_username or "",
+                "KC_DB_PASSWORD": db_password or "",
+            }
         self.startup_timeout = startup_timeout
         self.startup_seconds: float | None = None
         self.rss_bytes: int | None = None
@@ -268,7 +283,8 @@ class KeycloakServer:
         distribution = ensure_distribution()
         self._home = self._make_home(distribution)
         environment = {
-            **os.environ,
+            # Only the KC_* settings below reach Keycloak, whatever the caller's environment holds.
+            **{name: value for name, value in os.environ.items() if not name.startswith("KC_")},
             "JAVA_HOME": str(java.home),
             "KC_BOOTSTRAP_ADMIN_USERNAME": self.admin_username,
             "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
@@ -277,7 +293,7 @@ class KeycloakServer:
             "KC_HTTP_PORT": str(self.http_port),
             "KC_HTTP_MANAGEMENT_PORT": str(self.management_port),
             "KC_HEALTH_ENABLED": "true",
-            "KC_DB": "dev-mem",
+            **self._database,
         }
         command = [str(self._home / "bin" / "kc.sh"), "start-dev", "--import-realm", "--http-host=127.0.0.1"]
         logger.info(
@@ -382,12 +398,7 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """Keycloak, then the API under gunicorn, then the client's calls; up until Ctrl-C."""
     api_url = f"http://127.0.0.1:{args.api_port}"
-    with KeycloakServer(
-        http_port=args.port,
-        management_port=args.management_port,
-        hostname=public_url(args.port),
-        admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
-    ) as keycloak:
+    with _server_from_args(args) as keycloak:
         environment = {
             **os.environ,
             "OIDC_ISSUER": keycloak.issuer,
@@ -420,13 +431,21 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_keycloak(args: argparse.Namespace) -> int:
-    with KeycloakServer(
+def _server_from_args(args: argparse.Namespace) -> KeycloakServer:
+    """The demo's Keycloak; KC_DB_URL (with KC_DB_USERNAME/PASSWORD) selects PostgreSQL."""
+    return KeycloakServer(
         http_port=args.port,
         management_port=args.management_port,
         hostname=public_url(args.port),
         admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
-    ) as keycloak:
+        db_url=os.environ.get("KC_DB_URL") or None,
+        db_username=os.environ.get("KC_DB_USERNAME"),
+        db_password=os.environ.get("KC_DB_PASSWORD"),
+    )
+
+
+def run_keycloak(args: argparse.Namespace) -> int:
+    with _server_from_args(args) as keycloak:
         logger.info(
             "Keycloak is up at %s (realm %s, admin %r / %s). Ctrl-C stops it.",
             keycloak.url,

@@ -50,7 +50,8 @@ def test_keycloak_environment_names_are_the_launchers(compose):
     assert environment["KC_HTTP_PORT"] == str(devstack.DEFAULT_HTTP_PORT)
     assert environment["KC_HTTP_MANAGEMENT_PORT"] == str(devstack.DEFAULT_MANAGEMENT_PORT)
     assert environment["KC_HOSTNAME"] == devstack.public_url(devstack.DEFAULT_HTTP_PORT)
-    assert environment["KC_DB"] == "dev-mem"
+    assert environment["KC_DB"] == "postgres"
+    assert environment["KC_DB_URL"] == "jdbc:postgresql://postgres:5432/keycloak"
 
 
 def test_keycloak_ports_and_health_check_match(compose):
@@ -60,6 +61,14 @@ def test_keycloak_ports_and_health_check_match(compose):
     check = " ".join(keycloak["healthcheck"]["test"])
     assert f"/dev/tcp/127.0.0.1/{management}" in check
     assert "GET /health/ready" in check
+
+
+def test_keycloak_database_is_postgresql_with_the_env_files_credentials(compose, env_example):
+    postgres = compose["services"]["postgres"]
+    assert postgres["environment"] == {"POSTGRES_USER": env_example["KC_DB_USERNAME"], "POSTGRES_DB": "keycloak"}
+    assert env_example["POSTGRES_PASSWORD"] == env_example["KC_DB_PASSWORD"]
+    assert compose["services"]["keycloak"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert postgres["volumes"] == ["keycloak-db:/var/lib/postgresql/data"]
 
 
 def test_bootstrap_admin_comes_from_the_env_file(compose, env_example):
