@@ -13,4 +13,4 @@ USER app
 EXPOSE 50100
 # Inside the container the API must listen beyond loopback; the compose file
 # publishes it on the host's 127.0.0.1 only.
-CMD ["gunicorn", "--bind", "0.0.0.0:50100", "--workers", "2", "--no-control-socket", "--access-logfile", "-", "server:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:50100", "--workers", "2", "--no-control-socket", "--access-logfile", "-", "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s\" %(s)s %(b)s %(L)ss", "server:create_app()"]

@@ -83,7 +83,7 @@ def gunicorn(url: str, issuer: str, workdir: Path, **settings: str) -> Iterator[
         **settings,
         "OIDC_ISSUER": issuer,
         "OIDC_DISCOVERY_URL": f"{url}/realms/{REALM}/.well-known/openid-configuration",
-        "BOOKS_DB": str(workdir / "books.sqlite"),
+        "DATABASE": str(workdir / "books.sqlite"),
         "LOG_LEVEL": "INFO",
     }
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN_ARGS]
@@ -144,7 +144,7 @@ def validation_timings(url: str, issuer: str, tokens: list[str], workdir: Path) 
     settings = {
         "issuer": issuer,
         "discovery_url": f"{url}/realms/{REALM}/.well-known/openid-configuration",
-        "books_db": str(workdir / "timing.sqlite"),
+        "database": str(workdir / "timing.sqlite"),
     }
     uncached = create_app(token_cache_size=0, **settings).extensions["kcguard.validator"]
     cached = create_app(**settings).extensions["kcguard.validator"]

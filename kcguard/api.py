@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from authlib.integrations.flask_oauth2 import current_token
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from . import books
+from .db import get_db
 from .errors import ApiError, json_error
 from .protector import require_auth
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 health = Blueprint("health", __name__)
-
-
-def get_db() -> sqlite3.Connection:
-    if "db" not in g:
-        g.db = books.connect(current_app.config["BOOKS_DB"])
-    return g.db
-
-
-@bp.teardown_app_request
-def close_db(_error: BaseException | None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
 
 
 def _caller() -> dict[str, object]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from typing import Any
 
 import requests
 from flask import Flask
 
-from . import api, books
+from . import api, books, db, web
 from .config import ServerSettings
 from .errors import register_error_handlers
 from .introspection import Introspector
@@ -32,9 +33,16 @@ def create_app(settings: ServerSettings | None = None, **overrides: Any) -> Flas
 
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
-    app.config["BOOKS_DB"] = settings.books_db or os.path.join(app.instance_path, "books.sqlite")
-    os.makedirs(os.path.dirname(os.path.abspath(app.config["BOOKS_DB"])), exist_ok=True)
-    books.init_db(app.config["BOOKS_DB"])
+    app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
+    if not settings.secret_key and settings.web_client_id:
+        logging.getLogger(__name__).warning(
+            "SECRET_KEY is not set: using a random key, so sign-ins end with this process "
+            "and are not shared between gunicorn workers"
+        )
+    app.config["DATABASE"] = settings.database or os.path.join(app.instance_path, "kcguard.sqlite")
+    os.makedirs(os.path.dirname(os.path.abspath(app.config["DATABASE"])), exist_ok=True)
+    books.init_db(app.config["DATABASE"])
+    db.init_app(app)
 
     session = requests.Session()
     session.headers["User-Agent"] = "kcguard-api"
@@ -68,5 +76,7 @@ def create_app(settings: ServerSettings | None = None, **overrides: Any) -> Flas
 
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
+    if settings.web_client_id:
+        web.init_app(app, settings)
     register_error_handlers(app)
     return app

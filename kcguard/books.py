@@ -1,8 +1,4 @@
-"""The books the demo API serves, stored in SQLite.
-
-SQLite (not a dict) because gunicorn runs several worker processes: a book
-added through one worker must be visible through the others.
-"""
+"""The books the demo API serves, stored in the app's SQLite database."""
 
 from __future__ import annotations
 
@@ -10,6 +6,7 @@ import sqlite3
 from contextlib import closing
 from typing import Any
 
+from .db import connect
 from .errors import ApiError
 
 MAX_BOOKS = 10_000
@@ -27,12 +24,6 @@ CREATE TABLE IF NOT EXISTS books (
     year INTEGER
 )
 """
-
-
-def connect(path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=5, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    return connection
 
 
 def init_db(path: str) -> None:

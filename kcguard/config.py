@@ -108,7 +108,10 @@ class ServerSettings:
     introspection_client_id: str = "test_api_resource"
     introspection_client_secret: str = dataclasses.field(default="", repr=False)
     introspection_cache_ttl: float = 10.0
-    books_db: str = ""
+    database: str = ""
+    web_client_id: str = "web_app"
+    app_env: str = "development"
+    secret_key: str = dataclasses.field(default="", repr=False)
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
@@ -132,6 +135,14 @@ class ServerSettings:
             raise ConfigError("OIDC_HTTP_TIMEOUT must be greater than 0")
         if self.introspection and not self.introspection_client_secret:
             raise ConfigError("OIDC_INTROSPECTION=1 needs OIDC_INTROSPECTION_CLIENT_SECRET")
+        if self.app_env not in ("development", "production"):
+            raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
+        weak_key = len(self.secret_key) < 32 or self.secret_key.startswith("demo-only")
+        if self.app_env == "production" and self.web_client_id and weak_key:
+            raise ConfigError(
+                "SECRET_KEY must be set to 32+ random characters (not the demo value) "
+                "when APP_ENV=production and the browser sign-in is on"
+            )
 
     @property
     def realm(self) -> str:
@@ -159,7 +170,10 @@ class ServerSettings:
             "introspection_client_id": _text(env, "OIDC_INTROSPECTION_CLIENT_ID", cls.introspection_client_id),
             "introspection_client_secret": _text(env, "OIDC_INTROSPECTION_CLIENT_SECRET"),
             "introspection_cache_ttl": _number(env, "OIDC_INTROSPECTION_CACHE_TTL", cls.introspection_cache_ttl),
-            "books_db": _text(env, "BOOKS_DB"),
+            "database": _text(env, "DATABASE"),
+            "web_client_id": env.get("WEB_CLIENT_ID", cls.web_client_id).strip(),
+            "app_env": _text(env, "APP_ENV", cls.app_env).lower(),
+            "secret_key": _text(env, "SECRET_KEY"),
             "log_level": _text(env, "LOG_LEVEL", cls.log_level).upper(),
         }
         values.update(overrides)

@@ -77,7 +77,17 @@ def public_url(port: int) -> str:
 
 
 #: How the API is served, here and in the Dockerfile (after ``--bind``).
-GUNICORN_ARGS = ("--workers", "2", "--no-control-socket", "--access-logfile", "-", "server:create_app()")
+GUNICORN_ARGS = (
+    "--workers",
+    "2",
+    "--no-control-socket",
+    "--access-logfile",
+    "-",
+    # The path without its query string: /callback's query carries the sign-in's authorization code.
+    "--access-logformat",
+    '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+    "server:create_app()",
+)
 
 
 class DevStackError(RuntimeError):
@@ -418,7 +428,9 @@ def run_demo(args: argparse.Namespace) -> int:
             if args.exit:
                 return 0
             logger.info(
-                "Demo is up: API %s, Keycloak %s (admin console user %r, password %s). Ctrl-C stops both.",
+                "Demo is up: API %s (browser sign-in at %s/ as alice, password in .env.example), "
+                "Keycloak %s (admin console user %r, password %s). Ctrl-C stops both.",
+                api_url,
                 api_url,
                 keycloak.url,
                 keycloak.admin_username,

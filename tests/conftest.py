@@ -138,7 +138,7 @@ def make_app(keycloak: Keycloak, tmp_path) -> Callable[..., Any]:
         settings = {
             "issuer": keycloak.issuer,
             "discovery_url": keycloak.discovery_url,
-            "books_db": str(tmp_path / f"books-{uuid.uuid4().hex}.sqlite"),
+            "database": str(tmp_path / f"books-{uuid.uuid4().hex}.sqlite"),
             "jwks_refresh_cooldown": 1.0,
             **overrides,
         }
@@ -187,7 +187,7 @@ def local_app(local_issuer: LocalIssuer, tmp_path) -> Any:
     """The API trusting the local issuer, with a short refetch cooldown the tests control."""
     return create_app(
         issuer=local_issuer.issuer,
-        books_db=str(tmp_path / "books.sqlite"),
+        database=str(tmp_path / "books.sqlite"),
         jwks_refresh_cooldown=60.0,
         http_timeout=2.0,
     )

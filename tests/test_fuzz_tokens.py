@@ -38,7 +38,7 @@ def fuzz_target(tmp_path_factory):
     with LocalIssuer(port=free_port()) as issuer:
         app = create_app(
             issuer=issuer.issuer,
-            books_db=str(tmp_path_factory.mktemp("fuzz") / "books.sqlite"),
+            database=str(tmp_path_factory.mktemp("fuzz") / "books.sqlite"),
             jwks_refresh_cooldown=3600,
         )
         yield app.test_client(), issuer

@@ -155,7 +155,7 @@ def test_outage_keeps_issued_tokens_working_and_a_restart_needs_no_api_restart(
     timeout = 2.0
     app = create_app(
         issuer=own_keycloak.issuer,
-        books_db=str(tmp_path / "books.sqlite"),
+        database=str(tmp_path / "books.sqlite"),
         jwks_refresh_cooldown=0,
         http_timeout=timeout,
         token_cache_size=0,

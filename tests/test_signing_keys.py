@@ -20,7 +20,7 @@ def test_keys_are_not_fetched_before_they_are_needed(local_app, local_issuer: Lo
 
 
 def test_rotated_in_key_is_accepted_after_one_refetch(local_issuer: LocalIssuer, tmp_path):
-    app = create_app(issuer=local_issuer.issuer, books_db=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0)
+    app = create_app(issuer=local_issuer.issuer, database=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0)
     assert get(app, local_issuer.sign()).status_code == 200
     assert local_issuer.jwks_fetches == 1
 
@@ -44,7 +44,7 @@ def test_unknown_kid_flood_fetches_the_jwks_at_most_once_per_cooldown(local_app,
 
 
 def test_unknown_kid_refetch_waits_for_the_cooldown(local_issuer: LocalIssuer, tmp_path):
-    app = create_app(issuer=local_issuer.issuer, books_db=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0)
+    app = create_app(issuer=local_issuer.issuer, database=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0)
     stranger = LocalIssuer.new_key(f"forged-{uuid.uuid4().hex}")
     for _ in range(5):
         assert get(app, local_issuer.sign(key=stranger)).status_code == 401
@@ -53,7 +53,7 @@ def test_unknown_kid_refetch_waits_for_the_cooldown(local_issuer: LocalIssuer, t
 
 
 def test_cached_keys_keep_working_while_keycloak_is_down(local_issuer: LocalIssuer, tmp_path):
-    app = create_app(issuer=local_issuer.issuer, books_db=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0)
+    app = create_app(issuer=local_issuer.issuer, database=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0)
     assert get(app, local_issuer.sign()).status_code == 200
     local_issuer.down = True
     assert get(app, local_issuer.sign()).status_code == 200
@@ -66,7 +66,7 @@ def test_cached_keys_keep_working_while_keycloak_is_down(local_issuer: LocalIssu
 
 def test_failed_ttl_refresh_keeps_the_last_good_keys(local_issuer: LocalIssuer, tmp_path):
     app = create_app(
-        issuer=local_issuer.issuer, books_db=str(tmp_path / "b.sqlite"), jwks_cache_ttl=0, jwks_refresh_cooldown=0
+        issuer=local_issuer.issuer, database=str(tmp_path / "b.sqlite"), jwks_cache_ttl=0, jwks_refresh_cooldown=0
     )
     assert get(app, local_issuer.sign()).status_code == 200
     local_issuer.down = True
@@ -78,7 +78,7 @@ def test_failed_ttl_refresh_keeps_the_last_good_keys(local_issuer: LocalIssuer, 
 def test_api_starts_without_keycloak_and_validates_once_it_is_up(tmp_path):
     port = free_port()
     issuer = f"http://127.0.0.1:{port}/realms/local"
-    app = create_app(issuer=issuer, books_db=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0, http_timeout=1)
+    app = create_app(issuer=issuer, database=str(tmp_path / "b.sqlite"), jwks_refresh_cooldown=0, http_timeout=1)
     client = app.test_client()
     assert client.get("/api/public").status_code == 200
     assert client.get("/healthz").status_code == 200
@@ -96,7 +96,7 @@ def test_api_starts_without_keycloak_and_validates_once_it_is_up(tmp_path):
 def test_private_route_answers_503_while_no_key_was_ever_loaded(tmp_path):
     port = free_port()
     app = create_app(
-        issuer=f"http://127.0.0.1:{port}/realms/local", books_db=str(tmp_path / "b.sqlite"), http_timeout=1
+        issuer=f"http://127.0.0.1:{port}/realms/local", database=str(tmp_path / "b.sqlite"), http_timeout=1
     )
     with LocalIssuer(port=free_port()) as elsewhere:
         response = get(app, elsewhere.sign())

@@ -1,0 +1,150 @@
+"""Browser sign-in: OpenID Connect authorization code + PKCE against Keycloak.
+
+Authlib's Flask client (registered from Keycloak's discovery document for
+the public client ``web_app``) sends ``state``, ``nonce`` and an S256 code
+challenge, exchanges the code and validates the ID token (signature, ``iss``,
+``aud``, ``exp``, ``iat``, ``nonce``). The tokens are kept server-side
+(``sessions``); the cookie holds a random id only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import requests
+from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
+from authlib.integrations.flask_client import OAuth
+from flask import Blueprint, Flask, current_app, redirect, render_template, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
+from joserfc.errors import JoseError
+
+from . import sessions
+from .config import ServerSettings
+from .db import get_db
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("web", __name__)
+#: Claims shown on the profile page, in this order, when present.
+PROFILE_CLAIMS = ("name", "preferred_username", "email", "email_verified", "sub", "iss", "aud", "auth_time", "exp")
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked ``Secure`` whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        from flask import request
+
+        return request.is_secure or super().get_cookie_secure(app)
+
+
+def init_app(app: Flask, settings: ServerSettings) -> None:
+    """Register the Keycloak client and the sign-in pages (no network until someone signs in)."""
+    oauth = OAuth(app)
+    oauth.register(
+        "keycloak",
+        client_id=settings.web_client_id,
+        server_metadata_url=settings.discovery_url,
+        client_kwargs={
+            "scope": "openid profile email",
+            "code_challenge_method": "S256",
+            "default_timeout": settings.http_timeout,
+        },
+    )
+    app.extensions["kcguard.oauth"] = oauth
+    app.session_interface = SessionInterface()
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="kcguard")
+    sessions.init_db(app.config["DATABASE"])
+    app.register_blueprint(bp)
+
+
+def _keycloak():
+    return current_app.extensions["kcguard.oauth"].keycloak
+
+
+def _current() -> sessions.SignIn | None:
+    return sessions.load(get_db(), session.get("sid"))
+
+
+def _display_name(userinfo: dict) -> str:
+    return str(userinfo.get("name") or userinfo.get("preferred_username") or userinfo.get("sub"))
+
+
+def _failed(message: str, status: int = 400) -> ResponseReturnValue:
+    return render_template("error.html", message=message, signed_in=False), status
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    current = _current()
+    name = _display_name(current.userinfo) if current else ""
+    return render_template("index.html", signed_in=current is not None, name=name)
+
+
+@bp.get("/login")
+def login() -> ResponseReturnValue:
+    try:
+        return _keycloak().authorize_redirect(url_for("web.callback", _external=True))
+    except requests.RequestException:
+        return _failed("Keycloak cannot be reached right now. Try again in a moment.", 503)
+
+
+@bp.get("/callback")
+def callback() -> ResponseReturnValue:
+    try:
+        token = _keycloak().authorize_access_token()
+    except MismatchingStateError:
+        return _failed("The sign-in response does not match a sign-in started here (state mismatch). Start again.")
+    except OAuthError as error:
+        return _failed(f"Keycloak did not sign you in ({error.error}).")
+    except JoseError as error:
+        logger.warning("ID token refused: %s", error.error)
+        return _failed("Keycloak's ID token did not validate (signature, issuer, audience, time or nonce).")
+    except requests.RequestException:
+        return _failed("Keycloak cannot be reached right now. Try again in a moment.", 503)
+    if not token.get("userinfo") or not token.get("id_token"):
+        return _failed("Keycloak's answer had no ID token.")
+    old = session.get("sid")
+    sessions.delete(get_db(), old)
+    session.clear()
+    sign_in = sessions.SignIn(token["access_token"], token["id_token"], dict(token["userinfo"]))
+    session["sid"] = sessions.create(get_db(), sign_in)
+    return redirect(url_for("web.profile"))
+
+
+@bp.get("/profile")
+def profile() -> ResponseReturnValue:
+    current = _current()
+    if current is None:
+        return redirect(url_for("web.login"))
+    # The API route itself, called in-process: no network hop, no worker waiting on another.
+    answer = current_app.test_client().get("/api/private", headers={"Authorization": f"Bearer {current.access_token}"})
+    claims = [(key, current.userinfo[key]) for key in PROFILE_CLAIMS if key in current.userinfo]
+    return render_template(
+        "profile.html",
+        signed_in=True,
+        name=_display_name(current.userinfo),
+        claims=claims,
+        api_status=answer.status_code,
+        api_body=json.dumps(answer.get_json(), indent=2, sort_keys=True),
+    )
+
+
+@bp.get("/logout")
+def logout() -> ResponseReturnValue:
+    """Forget the sign-in here, then end Keycloak's session (RP-initiated logout) and come back to ``/``."""
+    current = _current()
+    sessions.delete(get_db(), session.get("sid"))
+    session.clear()
+    if current is None:
+        return redirect(url_for("web.index"))
+    try:
+        return _keycloak().logout_redirect(
+            post_logout_redirect_uri=url_for("web.index", _external=True),
+            id_token_hint=current.id_token,
+            client_id=current_app.extensions["kcguard.oauth"].keycloak.client_id,
+        )
+    except requests.RequestException:
+        return redirect(url_for("web.index"))
