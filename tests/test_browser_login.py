@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from keycloak import KeycloakAdmin
 
+from keycloak import KeycloakAdmin
 from tests.conftest import DEMO_SECRETS, Keycloak, LiveServer
 
 pytestmark = pytest.mark.keycloak
