@@ -40,13 +40,19 @@ EXIT_REFUSED = 4
 class AdminError(Exception):
     """A request the command refuses or Keycloak refused; the message says what to fix."""
 
+    exit_code = EXIT_ERROR
+
 
 class AdminUnreachable(AdminError):
     """Keycloak did not answer."""
 
+    exit_code = EXIT_UNREACHABLE
+
 
 class AdminRefused(AdminError):
     """Keycloak refused the admin client's credentials or permissions."""
+
+    exit_code = EXIT_REFUSED
 
 
 @dataclass(frozen=True)
@@ -221,15 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"admin: configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    except AdminUnreachable as error:
-        print(f"admin: {error}", file=sys.stderr)
-        return EXIT_UNREACHABLE
-    except AdminRefused as error:
-        print(f"admin: {error}", file=sys.stderr)
-        return EXIT_REFUSED
     except AdminError as error:
         print(f"admin: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        return error.exit_code
     except EOFError:
         print("\nnot removed (no answer)", file=sys.stderr)
         return EXIT_ERROR

@@ -30,6 +30,13 @@ EXIT_INVALID_SCOPE = 5
 EXIT_API_ERROR = 6
 EXIT_API_UNREACHABLE = 7
 DEFAULT_ROUTES = ("/api/public", "/api/private", "/api/private-scoped")
+#: How a token failure is reported: exit code and message prefix, most specific first.
+TOKEN_FAILURES = (
+    (KeycloakUnreachable, EXIT_KEYCLOAK_UNREACHABLE, "Keycloak unreachable: "),
+    (InvalidClient, EXIT_INVALID_CLIENT, "bad client credentials: "),
+    (InvalidScope, EXIT_INVALID_SCOPE, "scope refused: "),
+    (TokenError, EXIT_TOKEN_ERROR, ""),
+)
 
 
 def decode_claims(token: str) -> dict[str, Any]:
@@ -129,18 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "token":
             return run_token(client, args)
         return run_default(client)
-    except KeycloakUnreachable as error:
-        print(f"client.py: Keycloak unreachable: {error}", file=sys.stderr)
-        return EXIT_KEYCLOAK_UNREACHABLE
-    except InvalidClient as error:
-        print(f"client.py: bad client credentials: {error}", file=sys.stderr)
-        return EXIT_INVALID_CLIENT
-    except InvalidScope as error:
-        print(f"client.py: scope refused: {error}", file=sys.stderr)
-        return EXIT_INVALID_SCOPE
     except TokenError as error:
-        print(f"client.py: {error}", file=sys.stderr)
-        return EXIT_TOKEN_ERROR
+        code, prefix = next((code, prefix) for kind, code, prefix in TOKEN_FAILURES if isinstance(error, kind))
+        print(f"client.py: {prefix}{error}", file=sys.stderr)
+        return code
     except requests.RequestException as error:
         print(f"client.py: the API at {settings.api_url} is unreachable ({type(error).__name__})", file=sys.stderr)
         return EXIT_API_UNREACHABLE

@@ -27,6 +27,13 @@ from tests.local_issuer import LocalIssuer
 DEMO_SECRETS = demo_client_secrets()
 
 
+def unavailable(reason: str) -> None:
+    """Skip for a missing dependency of a test, or fail when REQUIRE_KEYCLOAK=1 (CI)."""
+    if os.environ.get("REQUIRE_KEYCLOAK") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @dataclass
 class Keycloak:
     """A reachable Keycloak with the myorg realm."""
@@ -80,7 +87,6 @@ def _keycloak_from_testcontainers() -> Iterator[Keycloak]:
 
 @pytest.fixture(scope="session")
 def keycloak() -> Iterator[Keycloak]:
-    required = os.environ.get("REQUIRE_KEYCLOAK") == "1"
     url = os.environ.get("KEYCLOAK_URL", "").rstrip("/")
     if url:
         discovery = f"{url}/realms/{REALM}/.well-known/openid-configuration"
@@ -100,10 +106,7 @@ def keycloak() -> Iterator[Keycloak]:
         server = KeycloakServer()
         server.start()
     except DevStackError as error:
-        message = f"no Keycloak: no KEYCLOAK_URL, no Docker engine, and the launcher failed: {error}"
-        if required:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"no Keycloak: no KEYCLOAK_URL, no Docker engine, and the launcher failed: {error}")
     try:
         yield Keycloak(server.url, server.issuer, server.admin_username, server.admin_password, server)
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from keycloak import KeycloakAdmin
-from tests.conftest import DEMO_SECRETS, Keycloak, LiveServer
+from tests.conftest import DEMO_SECRETS, Keycloak, LiveServer, unavailable
 
 pytestmark = pytest.mark.keycloak
 
@@ -26,12 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_KEYCLOAK") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

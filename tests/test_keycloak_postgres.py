@@ -17,15 +17,9 @@ import requests
 from kcguard.admin import ClientAdmin
 from kcguard.config import AdminSettings
 from kcguard.devstack import DevStackError, KeycloakServer, free_port
-from tests.conftest import DEMO_SECRETS
+from tests.conftest import DEMO_SECRETS, unavailable
 
 pytestmark = pytest.mark.keycloak
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("REQUIRE_KEYCLOAK") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
