@@ -217,10 +217,7 @@ def run(admin: ClientAdmin, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from dotenv import load_dotenv
-
     args = build_parser().parse_args(argv)
-    load_dotenv(override=False)
     try:
         admin = ClientAdmin(AdminSettings.from_env())
         return run(admin, args)
@@ -236,4 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    from dotenv import load_dotenv
+
+    load_dotenv(override=False)
     sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
@@ -26,9 +27,10 @@ def create_app(settings: ServerSettings | None = None, **overrides: Any) -> Flas
     Nothing here talks to Keycloak: keys load on the first request that needs
     them, so the API starts (and serves public routes) while Keycloak is down.
     """
-    settings = settings or ServerSettings.from_env(**overrides)
-    if overrides and settings is not None:
-        settings = ServerSettings(**{**settings.__dict__, **overrides})
+    if settings is None:
+        settings = ServerSettings.from_env(**overrides)
+    elif overrides:
+        settings = dataclasses.replace(settings, **overrides)
     logging.getLogger("kcguard").setLevel(settings.log_level)
 
     app = Flask(__name__)

@@ -24,7 +24,7 @@ def token_digest(token: str) -> bytes:
 
 
 class TokenCache(Generic[T]):
-    """LRU map from token digest to a value, each entry with its own expiry time."""
+    """Bounded map from token digest to a value, each entry with its own expiry; the oldest goes first."""
 
     def __init__(self, maxsize: int, clock: Callable[[], float] = time.time) -> None:
         self._maxsize = maxsize
