@@ -146,6 +146,7 @@ def validation_timings(url: str, issuer: str, tokens: list[str], workdir: Path) 
         "discovery_url": f"{url}/realms/{REALM}/.well-known/openid-configuration",
         "database": str(workdir / "timing.sqlite"),
     }
+    settings["web_client_id"] = ""
     uncached = create_app(token_cache_size=0, **settings).extensions["kcguard.validator"]
     cached = create_app(**settings).extensions["kcguard.validator"]
     token = tokens[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
@@ -48,11 +49,11 @@ class AccessToken(dict):
     def get_scope(self) -> str:
         return self.get("scope", "")
 
-    @property
+    @cached_property
     def scopes(self) -> frozenset[str]:
         return frozenset(self.get_scope().split())
 
-    @property
+    @cached_property
     def realm_roles(self) -> frozenset[str]:
         return _roles(self.get("realm_access"))
 
@@ -114,7 +115,8 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
     def _verify(self, token_string: str) -> AccessToken:
         try:
             decoded = jwt.decode(token_string, self._key_for, algorithms=self._algorithms)
-            self._claims.validate(decoded.claims)
+            claims = decoded.claims
+            self._claims.validate(claims)
         except InvalidToken:
             raise
         except (UnsupportedAlgorithmError, MissingAlgorithmError):
@@ -125,7 +127,6 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
             raise InvalidToken(f"{error.description}.") from None
         except (JoseError, ValueError, TypeError, KeyError):
             raise InvalidToken("The token is malformed.") from None
-        claims = decoded.claims
         header_type = decoded.header.get("typ")
         payload_type = claims.get("typ")
         is_at_jwt = isinstance(header_type, str) and header_type.lower() in AT_JWT_TYPES
