@@ -193,3 +193,22 @@ def test_insufficient_scope_names_the_scope(local_app, local_issuer: LocalIssuer
         'Bearer realm="local", error="insufficient_scope", '
         'error_description="This request needs the scope(s): test_api_access.", scope="test_api_access"'
     )
+
+
+def test_jku_header_is_never_followed(local_app, local_issuer: LocalIssuer):
+    stranger = LocalIssuer.new_key("attacker-key")
+    token = local_issuer.sign(key=stranger, header={"jku": "http://127.0.0.1:9/attacker/jwks.json"})
+    assert_invalid_token(call(local_app, token), "The token was signed with an unknown key.")
+    assert local_issuer.jwks_fetches == 1
+
+
+def test_kid_of_a_key_of_another_type_is_rejected(local_issuer: LocalIssuer, tmp_path):
+    from joserfc.jwk import ECKey
+
+    from kcguard import create_app
+
+    ec_key = ECKey.generate_key("P-256", parameters={"kid": "ec-1", "use": "sig"})
+    local_issuer.keys.append(ec_key)
+    app = create_app(issuer=local_issuer.issuer, database=str(tmp_path / "b.sqlite"), algorithms=("RS256", "ES256"))
+    token = local_issuer.sign(key=LocalIssuer.new_key("ec-1"))
+    assert_invalid_token(call(app, token), "The signing key does not fit the token algorithm.")
