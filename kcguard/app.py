@@ -20,6 +20,9 @@ from .oidc import ProviderMetadata
 from .protector import require_auth
 from .validator import KeycloakTokenValidator
 
+#: Request bodies are small JSON documents; anything larger gets 413 before it is read.
+MAX_BODY_BYTES = 64 * 1024
+
 
 def create_app(settings: ServerSettings | None = None, **overrides: Any) -> Flask:
     """Build the API from ``settings`` (default: the environment) plus ``overrides``.
@@ -35,6 +38,7 @@ def create_app(settings: ServerSettings | None = None, **overrides: Any) -> Flas
 
     app = Flask(__name__)
     app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
     if not settings.secret_key and settings.web_client_id:
         logging.getLogger(__name__).warning(

@@ -15,7 +15,7 @@ import logging
 import requests
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
@@ -58,6 +58,18 @@ def init_app(app: Flask, settings: ServerSettings) -> None:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="kcguard")
     sessions.init_db(app.config["DATABASE"])
     app.register_blueprint(bp)
+
+
+@bp.after_request
+def _page_headers(response: Response) -> Response:
+    """No framing, no inline scripts, and no Referer that could carry ``/callback``'s code elsewhere."""
+    response.headers.setdefault(
+        "Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    )
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _keycloak():

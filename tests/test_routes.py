@@ -119,3 +119,10 @@ def test_unknown_route_and_method_are_json(api_client):
     wrong_method = api_client.delete("/api/public")
     assert wrong_method.status_code == 405
     assert wrong_method.json["error"] == "method_not_allowed"
+
+
+def test_oversized_body_is_413_json(api_client, get_token):
+    headers = {**bearer(get_token("test_api_client", "books.admin")), "Content-Type": "application/json"}
+    response = api_client.post("/api/books", data="x" * (64 * 1024 + 1), headers=headers)
+    assert response.status_code == 413
+    assert response.json["error"] == "request_entity_too_large"
