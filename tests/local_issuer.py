@@ -72,6 +72,7 @@ class LocalIssuer:
                 "issuer": self.issuer,
                 "jwks_uri": f"{base}/protocol/openid-connect/certs",
                 "token_endpoint": f"{base}/protocol/openid-connect/token",
+                "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
             },
             "/realms/local/protocol/openid-connect/certs": {"keys": [k.as_dict(private=False) for k in self.keys]},
         }

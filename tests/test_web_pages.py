@@ -70,3 +70,17 @@ def test_production_without_sign_in_needs_no_secret_key():
 def test_sign_in_pages_can_be_turned_off(tmp_path):
     app = create_app(issuer="http://127.0.0.1:9/realms/myorg", database=str(tmp_path / "db.sqlite"), web_client_id="")
     assert app.test_client().get("/").status_code == 404
+
+
+@pytest.mark.parametrize(("base_url", "secure"), [("http://localhost", False), ("https://localhost", True)])
+def test_session_cookie_is_httponly_lax_and_secure_over_https(local_issuer, tmp_path, base_url: str, secure: bool):
+    app = create_app(issuer=local_issuer.issuer, database=str(tmp_path / "db.sqlite"), secret_key="t" * 40)
+    response = app.test_client().get("/login", base_url=base_url)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith(f"{local_issuer.issuer}/protocol/openid-connect/auth?")
+    assert "code_challenge_method=S256" in location and "nonce=" in location and "state=" in location
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("kcguard=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert ("Secure" in cookie) is secure
