@@ -180,7 +180,7 @@ def ensure_distribution(cache: Path | None = None) -> Path:
             tail: list[str] = []
             for line in process.stdout or ():
                 tail = [*tail[-19:], line.rstrip()]
-                if "Download" in line or "ERROR" in line:
+                if "keycloak-quarkus-dist" in line or "ERROR" in line:
                     logger.info("  mvn: %s", line.strip()[:160])
         if process.returncode != 0:
             raise DevStackError("Maven could not download Keycloak:\n" + "\n".join(tail))
