@@ -7,6 +7,7 @@ import sys
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.serving import WSGIRequestHandler
 
 from kcguard import create_app as _create_app
 from kcguard.config import ConfigError, ServerSettings
@@ -19,6 +20,18 @@ def create_app() -> Flask:
     return _create_app()
 
 
+class PathOnlyLogHandler(WSGIRequestHandler):
+    """The development server's access log without query strings (``/callback``'s holds the sign-in code)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path
+        self.path = path.split("?", 1)[0]
+        try:
+            super().log_request(code, size)
+        finally:
+            self.path = path
+
+
 def main() -> int:
     load_dotenv(override=False)
     try:
@@ -27,7 +40,9 @@ def main() -> int:
         print(f"server.py: configuration error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _create_app(settings).run(host=settings.host, port=settings.port, debug=False, threaded=True)
+    _create_app(settings).run(
+        host=settings.host, port=settings.port, debug=False, threaded=True, request_handler=PathOnlyLogHandler
+    )
     return 0
 
 
