@@ -38,7 +38,16 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from kcguard import create_app
 from kcguard.config import ClientSettings
-from kcguard.devstack import GUNICORN_ARGS, PROJECT_ROOT, REALM, KeycloakServer, demo_client_secrets, free_port
+from kcguard.devstack import (
+    GUNICORN_ARGS,
+    PROJECT_ROOT,
+    REALM,
+    KeycloakServer,
+    demo_client_secrets,
+    free_port,
+    stop_process,
+    wait_http,
+)
 from kcguard.token_client import ApiClient
 
 BENCH = Path(__file__).resolve().parent
@@ -92,18 +101,10 @@ def gunicorn(url: str, issuer: str, workdir: Path, **settings: str) -> Iterator[
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise SystemExit(f"the API did not become ready; see {log}")
+        wait_http(f"{base}/readyz", 30, process)
         yield base, log
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        stop_process(process)
 
 
 def warm_up(api: str, token: str, connections: int) -> None:
@@ -146,10 +147,11 @@ def validation_timings(url: str, issuer: str, tokens: list[str], workdir: Path) 
         "issuer": issuer,
         "discovery_url": f"{url}/realms/{REALM}/.well-known/openid-configuration",
         "database": str(workdir / "timing.sqlite"),
+        "web_client_id": "",
     }
-    settings["web_client_id"] = ""
     uncached = create_app(token_cache_size=0, **settings).extensions["kcguard.validator"]
-    cached = create_app(**settings).extensions["kcguard.validator"]
+    cached_app = create_app(**settings)
+    cached = cached_app.extensions["kcguard.validator"]
     token = tokens[0]
     cached.authenticate_token(token)
     uncached.authenticate_token(token)
@@ -160,7 +162,7 @@ def validation_timings(url: str, issuer: str, tokens: list[str], workdir: Path) 
     signature = urlsafe_b64decode(signature_b64.encode())
     signing_input = f"{header_b64}.{payload_b64}".encode()
     kid = json.loads(urlsafe_b64decode(header_b64.encode()))["kid"]
-    public_key = create_app(**settings).extensions["kcguard.keys"].get(kid).public_key
+    public_key = cached_app.extensions["kcguard.keys"].get(kid).public_key
 
     def bare_verify() -> None:
         public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())

@@ -111,11 +111,10 @@ class ClientAdmin:
         """Create the client; return its secret (shown once, stored hashed by nobody but Keycloak)."""
         if not CLIENT_ID_PATTERN.fullmatch(client_id):
             raise AdminError("client id must be 3-63 characters: lowercase letters, digits, '_', '.', '-'")
-        unknown = sorted(set(scopes) - self.optional_scopes())
+        known = self.optional_scopes()
+        unknown = sorted(set(scopes) - known)
         if unknown:
-            raise AdminError(
-                f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(self.optional_scopes()))})"
-            )
+            raise AdminError(f"unknown scope(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         if self._call(lambda: self._admin.get_client_id(client_id), f"look up client {client_id!r}"):
             raise AdminError(f"client {client_id!r} already exists")
         created = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

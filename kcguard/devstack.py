@@ -383,7 +383,7 @@ class KeycloakServer:
 # --- The demo ----------------------------------------------------------------------------------
 
 
-def _wait_http(url: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
+def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -395,7 +395,7 @@ def _wait_http(url: str, timeout: float, process: subprocess.Popen[bytes]) -> No
     raise DevStackError(f"{url} did not answer 200 within {timeout:.0f} s")
 
 
-def _stop_process(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -420,7 +420,7 @@ def run_demo(args: argparse.Namespace) -> int:
         logger.info("Starting the API on %s (gunicorn, 2 workers)...", api_url)
         api = subprocess.Popen(api_command, cwd=PROJECT_ROOT, env=environment)
         try:
-            _wait_http(f"{api_url}/readyz", 60, api)
+            wait_http(f"{api_url}/readyz", 60, api)
             logger.info("Running the client: python client.py")
             client = subprocess.run([sys.executable, "client.py"], cwd=PROJECT_ROOT, env=environment, check=False)
             if client.returncode != 0:
@@ -439,7 +439,7 @@ def run_demo(args: argparse.Namespace) -> int:
             with contextlib.suppress(KeyboardInterrupt):
                 api.wait()
         finally:
-            _stop_process(api)
+            stop_process(api)
     return 0
 
 

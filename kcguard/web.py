@@ -15,7 +15,7 @@ import logging
 import requests
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template, session, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
@@ -35,8 +35,6 @@ class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, marked ``Secure`` whenever the request came over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        from flask import request
-
         return request.is_secure or super().get_cookie_secure(app)
 
 
@@ -156,7 +154,7 @@ def logout() -> ResponseReturnValue:
         return _keycloak().logout_redirect(
             post_logout_redirect_uri=url_for("web.index", _external=True),
             id_token_hint=current.id_token,
-            client_id=current_app.extensions["kcguard.oauth"].keycloak.client_id,
+            client_id=_keycloak().client_id,
         )
     except requests.RequestException:
         return redirect(url_for("web.index"))

@@ -125,12 +125,16 @@ def get_token(keycloak: Keycloak) -> Callable[..., dict[str, Any]]:
     return fetch
 
 
-def token_request(keycloak: Keycloak, client_id: str, scope: str = "", secret: str | None = None) -> requests.Response:
+def token_request(
+    keycloak: Keycloak | KeycloakServer, client_id: str, scope: str = "", secret: str | None = None
+) -> requests.Response:
+    """A client-credentials request to the realm's token endpoint; the demo secret unless ``secret`` is given."""
     data = {"grant_type": "client_credentials"}
     if scope:
         data["scope"] = scope
     auth = (client_id, DEMO_SECRETS[client_id] if secret is None else secret)
-    return requests.post(keycloak.token_url, data=data, auth=auth, timeout=10)
+    token_url = f"{keycloak.url}/realms/{REALM}/protocol/openid-connect/token"
+    return requests.post(token_url, data=data, auth=auth, timeout=10)
 
 
 @pytest.fixture

@@ -33,16 +33,11 @@ def added(capsys, client_id: str, *scopes: str) -> str:
     return out.split("client secret (shown once, store it now): ", 1)[1].strip()
 
 
-def client_token(keycloak: Keycloak, client_id: str, secret: str, scope: str = "") -> requests.Response:
-    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
-    return requests.post(keycloak.token_url, data=data, auth=(client_id, secret), timeout=10)
-
-
 def test_added_client_calls_the_api_with_exactly_its_scopes(admin_env, keycloak, capsys, api_client):
     client_id = unique_client()
     secret = added(capsys, client_id, "books.read")
 
-    token = client_token(keycloak, client_id, secret, "books.read")
+    token = token_request(keycloak, client_id, "books.read", secret)
     assert token.status_code == 200
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
     assert api_client.get("/api/books", headers=headers).status_code == 200
@@ -50,7 +45,7 @@ def test_added_client_calls_the_api_with_exactly_its_scopes(admin_env, keycloak,
     assert api_client.get("/api/private-scoped", headers=headers).status_code == 403
     assert api_client.post("/api/books", json={"title": "T", "author": "A"}, headers=headers).status_code == 403
 
-    refused = client_token(keycloak, client_id, secret, "books.admin")
+    refused = token_request(keycloak, client_id, "books.admin", secret)
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_scope"
 
@@ -61,8 +56,8 @@ def test_rotated_secret_works_and_the_old_one_stops(admin_env, keycloak, capsys)
     assert admin.main(["rotate-secret", client_id]) == admin.EXIT_OK
     new = capsys.readouterr().out.rsplit(": ", 1)[1].strip()
     assert new != old
-    assert client_token(keycloak, client_id, new).status_code == 200
-    stale = client_token(keycloak, client_id, old)
+    assert token_request(keycloak, client_id, secret=new).status_code == 200
+    stale = token_request(keycloak, client_id, secret=old)
     assert stale.status_code == 401
     assert stale.json()["error"] == "unauthorized_client"
 
@@ -71,11 +66,11 @@ def test_disabled_client_is_refused_a_token_until_enabled(admin_env, keycloak, c
     client_id = unique_client()
     secret = added(capsys, client_id)
     assert admin.main(["disable", client_id]) == admin.EXIT_OK
-    refused = client_token(keycloak, client_id, secret)
+    refused = token_request(keycloak, client_id, secret=secret)
     assert refused.status_code == 401
     assert refused.json()["error"] == "invalid_client"
     assert admin.main(["enable", client_id]) == admin.EXIT_OK
-    assert client_token(keycloak, client_id, secret).status_code == 200
+    assert token_request(keycloak, client_id, secret=secret).status_code == 200
 
 
 def test_list_shows_callers_with_scopes_enabled_flag_and_created_date(admin_env, capsys):
@@ -98,9 +93,9 @@ def test_remove_asks_first_and_removes_with_yes(admin_env, keycloak, capsys, mon
     secret = added(capsys, client_id)
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
     assert admin.main(["remove", client_id]) == admin.EXIT_ERROR
-    assert client_token(keycloak, client_id, secret).status_code == 200
+    assert token_request(keycloak, client_id, secret=secret).status_code == 200
     assert admin.main(["remove", client_id, "--yes"]) == admin.EXIT_OK
-    gone = client_token(keycloak, client_id, secret)
+    gone = token_request(keycloak, client_id, secret=secret)
     assert gone.status_code == 401
     assert gone.json()["error"] == "invalid_client"
 

@@ -5,26 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from kcguard.devstack import GUNICORN_ARGS, free_port
+from kcguard.devstack import GUNICORN_ARGS, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited during start-up"
-        try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
 @pytest.fixture
@@ -46,7 +34,7 @@ def run_server(command: list[str], environment: dict[str, str]) -> tuple[request
     )
     try:
         base = f"http://127.0.0.1:{environment['PORT']}"
-        wait_for(f"{base}/healthz", process)
+        wait_http(f"{base}/healthz", 30, process)
         answer = requests.get(f"{base}/api/public?code=not-for-logs", timeout=5)
     finally:
         process.terminate()

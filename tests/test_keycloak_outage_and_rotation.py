@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from kcguard.devstack import DevStackError, KeycloakServer
-from tests.conftest import DEMO_SECRETS, Keycloak, unavailable
+from tests.conftest import DEMO_SECRETS, Keycloak, token_request, unavailable
 from tests.local_issuer import LocalIssuer
 
 pytestmark = pytest.mark.keycloak
@@ -133,12 +133,7 @@ def own_keycloak() -> Iterator[KeycloakServer]:
 
 
 def own_token(server: KeycloakServer) -> str:
-    response = requests.post(
-        f"{server.url}/realms/myorg/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials"},
-        auth=("test_api_client", DEMO_SECRETS["test_api_client"]),
-        timeout=10,
-    )
+    response = token_request(server, "test_api_client")
     assert response.status_code == 200
     return response.json()["access_token"]
 

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from kcguard.admin import ClientAdmin
 from kcguard.config import AdminSettings
 from kcguard.devstack import DevStackError, KeycloakServer, free_port
-from tests.conftest import DEMO_SECRETS, unavailable
+from tests.conftest import DEMO_SECRETS, token_request, unavailable
 
 pytestmark = pytest.mark.keycloak
 
@@ -64,15 +63,6 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def client_token(server: KeycloakServer, client_id: str, secret: str) -> requests.Response:
-    return requests.post(
-        f"{server.url}/realms/myorg/protocol/openid-connect/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client_id, secret),
-        timeout=10,
-    )
-
-
 def test_added_client_survives_a_keycloak_restart(postgres: str):
     server = KeycloakServer(db_url=postgres, db_username="keycloak", db_password=secrets.token_urlsafe(12))
     client_id = f"caller_{secrets.token_hex(5)}"
@@ -85,13 +75,13 @@ def test_added_client_survives_a_keycloak_restart(postgres: str):
             AdminSettings(issuer=server.issuer, server_url=server.url, client_secret=DEMO_SECRETS["api_admin"])
         )
         secret = admin.add_client(client_id, ["books.read"])
-        assert client_token(server, client_id, secret).status_code == 200
+        assert token_request(server, client_id, secret=secret).status_code == 200
     finally:
         server.stop()
 
     server.start()
     try:
-        response = client_token(server, client_id, secret)
+        response = token_request(server, client_id, secret=secret)
         assert response.status_code == 200
         assert "Realm 'myorg' already exists. Import skipped" in server.log_path.read_text()
     finally:
