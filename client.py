@@ -4,7 +4,7 @@ import sys
 
 from dotenv import load_dotenv
 
-from kcguard.cli import main
+from kcguard.client.cli import main
 
 if __name__ == "__main__":
     load_dotenv(override=False)

@@ -9,8 +9,9 @@ from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.serving import WSGIRequestHandler
 
-from kcguard import create_app as _create_app
-from kcguard.config import ConfigError, ServerSettings
+from kcguard.app import create_app as _create_app
+from kcguard.app.settings import AppSettings
+from kcguard.config import ConfigError
 
 
 def create_app() -> Flask:
@@ -35,7 +36,7 @@ class PathOnlyLogHandler(WSGIRequestHandler):
 def main() -> int:
     load_dotenv(override=False)
     try:
-        settings = ServerSettings.from_env()
+        settings = AppSettings.from_env()
     except ConfigError as error:
         print(f"server.py: configuration error: {error}", file=sys.stderr)
         return 2

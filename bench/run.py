@@ -36,11 +36,10 @@ import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from kcguard import create_app
-from kcguard.config import ClientSettings
+from kcguard.app import create_app
+from kcguard.client import ApiClient, ClientSettings
 from kcguard.devstack import (
     GUNICORN_ARGS,
-    PROJECT_ROOT,
     REALM,
     KeycloakServer,
     demo_client_secrets,
@@ -48,7 +47,7 @@ from kcguard.devstack import (
     stop_process,
     wait_http,
 )
-from kcguard.token_client import ApiClient
+from kcguard.devstack.server import PROJECT_ROOT
 
 BENCH = Path(__file__).resolve().parent
 DEMO_SECRET = demo_client_secrets()["test_api_client"]
@@ -162,7 +161,7 @@ def validation_timings(url: str, issuer: str, tokens: list[str], workdir: Path) 
     signature = urlsafe_b64decode(signature_b64.encode())
     signing_input = f"{header_b64}.{payload_b64}".encode()
     kid = json.loads(urlsafe_b64decode(header_b64.encode()))["kid"]
-    public_key = cached_app.extensions["kcguard.keys"].get(kid).public_key
+    public_key = cached.keys.get(kid).public_key
 
     def bare_verify() -> None:
         public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())

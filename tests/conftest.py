@@ -3,103 +3,42 @@
 Keycloak comes, in this order, from ``KEYCLOAK_URL`` (a server you run),
 testcontainers (when a Docker engine answers), or the no-Docker launcher.
 Without any of them the Keycloak tests are skipped, or fail when
-``REQUIRE_KEYCLOAK=1`` (CI sets it).
+``REQUIRE_KEYCLOAK=1`` (CI sets it). Helpers that are not fixtures live in
+``tests/support``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
-from werkzeug.serving import make_server
 
-from kcguard import create_app
-from kcguard.devstack import REALM, REALM_FILE, DevStackError, KeycloakServer, demo_client_secrets, free_port
-from tests.local_issuer import LocalIssuer
-
-DEMO_SECRETS = demo_client_secrets()
-
-
-def unavailable(reason: str) -> None:
-    """Skip for a missing dependency of a test, or fail when REQUIRE_KEYCLOAK=1 (CI)."""
-    if os.environ.get("REQUIRE_KEYCLOAK") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-@dataclass
-class Keycloak:
-    """A reachable Keycloak with the myorg realm."""
-
-    url: str
-    issuer: str
-    admin_username: str
-    admin_password: str
-    server: KeycloakServer | None = None
-
-    @property
-    def realm_url(self) -> str:
-        return f"{self.url}/realms/{REALM}"
-
-    @property
-    def discovery_url(self) -> str:
-        return f"{self.realm_url}/.well-known/openid-configuration"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.realm_url}/protocol/openid-connect/token"
-
-
-def _docker_answers() -> bool:
-    """True when a Docker engine answers a ping (checked without leaking the client's socket)."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
-        return False
-    import docker
-
-    try:
-        with contextlib.closing(docker.from_env(timeout=3)) as client:
-            return bool(client.ping())
-    except docker.errors.DockerException:
-        return False
-
-
-@contextlib.contextmanager
-def _keycloak_from_testcontainers() -> Iterator[Keycloak]:
-    from testcontainers.community.keycloak import KeycloakContainer
-
-    from kcguard.devstack import KEYCLOAK_VERSION
-
-    container = KeycloakContainer(f"quay.io/keycloak/keycloak:{KEYCLOAK_VERSION}", password=uuid.uuid4().hex)
-    container.with_realm_import_file(str(REALM_FILE))
-    with container:
-        url = container.get_url().rstrip("/")
-        issuer = requests.get(f"{url}/realms/{REALM}/.well-known/openid-configuration", timeout=10).json()["issuer"]
-        yield Keycloak(url, issuer, container.username, container.password)
+from kcguard.app import create_app
+from kcguard.devstack import DevStackError, KeycloakServer, free_port
+from tests.support.keycloak import (
+    DEMO_SECRETS,
+    Keycloak,
+    docker_answers,
+    from_testcontainers,
+    from_url,
+    token_request,
+    unavailable,
+)
+from tests.support.live import LiveServer
+from tests.support.local_issuer import LocalIssuer
 
 
 @pytest.fixture(scope="session")
 def keycloak() -> Iterator[Keycloak]:
     url = os.environ.get("KEYCLOAK_URL", "").rstrip("/")
     if url:
-        discovery = f"{url}/realms/{REALM}/.well-known/openid-configuration"
-        issuer = requests.get(discovery, timeout=10).json()["issuer"]
-        yield Keycloak(
-            url,
-            issuer,
-            os.environ.get("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"),
-            os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD", ""),
-        )
+        yield from_url(url)
         return
-    if _docker_answers():
-        with _keycloak_from_testcontainers() as found:
+    if docker_answers():
+        with from_testcontainers() as found:
             yield found
         return
     try:
@@ -125,18 +64,6 @@ def get_token(keycloak: Keycloak) -> Callable[..., dict[str, Any]]:
     return fetch
 
 
-def token_request(
-    keycloak: Keycloak | KeycloakServer, client_id: str, scope: str = "", secret: str | None = None
-) -> requests.Response:
-    """A client-credentials request to the realm's token endpoint; the demo secret unless ``secret`` is given."""
-    data = {"grant_type": "client_credentials"}
-    if scope:
-        data["scope"] = scope
-    auth = (client_id, DEMO_SECRETS[client_id] if secret is None else secret)
-    token_url = f"{keycloak.url}/realms/{REALM}/protocol/openid-connect/token"
-    return requests.post(token_url, data=data, auth=auth, timeout=10)
-
-
 @pytest.fixture
 def make_app(keycloak: Keycloak, tmp_path) -> Callable[..., Any]:
     """Build the API against the live Keycloak; keyword arguments override settings."""
@@ -155,25 +82,22 @@ def make_app(keycloak: Keycloak, tmp_path) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def make_introspecting_app(make_app: Callable[..., Any]) -> Callable[..., Any]:
+    """Build the API in introspection mode (as test_api_resource); ``ttl`` is how long an answer is cached."""
+
+    def build(ttl: float = 0.0) -> Any:
+        return make_app(
+            introspection=True,
+            introspection_client_secret=DEMO_SECRETS["test_api_resource"],
+            introspection_cache_ttl=ttl,
+        )
+
+    return build
+
+
+@pytest.fixture
 def api_client(make_app: Callable[..., Any]) -> Any:
     return make_app().test_client()
-
-
-class LiveServer:
-    """A WSGI app served over real HTTP on 127.0.0.1 in a thread."""
-
-    def __init__(self, app: Any) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -190,11 +114,21 @@ def local_issuer() -> Iterator[LocalIssuer]:
 
 
 @pytest.fixture
-def local_app(local_issuer: LocalIssuer, tmp_path) -> Any:
-    """The API trusting the local issuer, with a short refetch cooldown the tests control."""
-    return create_app(
-        issuer=local_issuer.issuer,
-        database=str(tmp_path / "books.sqlite"),
-        jwks_refresh_cooldown=60.0,
-        http_timeout=2.0,
-    )
+def make_local_app(local_issuer: LocalIssuer, tmp_path) -> Callable[..., Any]:
+    """Build the API trusting the local issuer; keyword arguments override settings."""
+
+    def build(**overrides: Any) -> Any:
+        settings = {
+            "issuer": local_issuer.issuer,
+            "database": str(tmp_path / f"books-{uuid.uuid4().hex}.sqlite"),
+            **overrides,
+        }
+        return create_app(**settings)
+
+    return build
+
+
+@pytest.fixture
+def local_app(make_local_app: Callable[..., Any]) -> Any:
+    """The API trusting the local issuer, with a refetch cooldown the tests control."""
+    return make_local_app(jwks_refresh_cooldown=60.0, http_timeout=2.0)

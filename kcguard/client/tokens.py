@@ -1,0 +1,209 @@
+"""A client-credentials client for Keycloak that callers can build on.
+
+``TokenClient`` fetches tokens with Authlib's ``OAuth2Session`` (which does
+the client authentication, ``client_secret_basic`` or ``client_secret_post``)
+and caches one token per scope set until shortly before it expires; one
+fetch happens at a time however many threads ask. ``BearerAuth`` is a
+requests auth hook that attaches the token and, on a 401 from the API, drops
+it, fetches a new one and resends the request once. ``ApiClient`` puts the
+two together over one ``requests.Session`` (connection reuse, bounded
+timeouts, a small retry on connection errors and 5xx from Keycloak).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
+
+from ..resource.discovery import ProviderMetadata, ProviderUnavailable
+from .settings import ClientSettings
+
+logger = logging.getLogger(__name__)
+
+#: Used when Keycloak's answer has no ``expires_in`` (it always sends one).
+DEFAULT_EXPIRES_IN = 60
+
+
+class TokenError(Exception):
+    """A token could not be had; ``error`` is the OAuth 2.0 code where Keycloak gave one."""
+
+    def __init__(self, message: str, error: str = "", description: str = "") -> None:
+        super().__init__(message)
+        self.error = error
+        self.description = description
+
+
+class KeycloakUnreachable(TokenError):
+    """Keycloak did not answer, or answered with a server error, after the retries."""
+
+
+class InvalidClient(TokenError):
+    """Keycloak refused the client's id or secret."""
+
+
+class InvalidScope(TokenError):
+    """The client asked for a scope it may not have."""
+
+
+def _with_retries(session: requests.Session, *, retry_statuses: tuple[int, ...]) -> requests.Session:
+    """Retry connection errors (and ``retry_statuses``) twice with backoff; never a read timeout.
+
+    Keycloak's token endpoint is safe to retry on 502/503/504; the API is
+    retried only when the connection failed, before any request was sent.
+    """
+    retry = Retry(
+        total=2,
+        connect=2,
+        read=0,
+        status=2,
+        backoff_factor=0.3,
+        status_forcelist=retry_statuses,
+        allowed_methods=None,
+        raise_on_status=False,
+    )
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, HTTPAdapter(max_retries=retry))
+    session.headers["User-Agent"] = "kcguard-client"
+    return session
+
+
+class TokenClient:
+    """Client-credentials tokens, cached per scope until ``expiry_margin`` before expiry."""
+
+    def __init__(self, settings: ClientSettings, clock: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
+        self._clock = clock
+        keycloak_statuses = (502, 503, 504)
+        self._oauth = _with_retries(
+            OAuth2Session(settings.client_id, settings.client_secret, token_endpoint_auth_method=settings.auth_method),
+            retry_statuses=keycloak_statuses,
+        )
+        self._metadata = ProviderMetadata(
+            _with_retries(requests.Session(), retry_statuses=keycloak_statuses),
+            settings.discovery_url,
+            settings.issuer,
+            timeout=settings.timeout,
+            allow_insecure_http=settings.allow_insecure_http,
+        )
+        self._tokens: dict[str, tuple[str, float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        #: Token requests sent to Keycloak; lets tests and the benchmark count them.
+        self.token_requests = 0
+
+    @property
+    def token_url(self) -> str:
+        if self._settings.token_url:
+            return self._settings.token_url
+        try:
+            return self._metadata.endpoint("token_endpoint")
+        except ProviderUnavailable as error:
+            raise KeycloakUnreachable(f"Keycloak discovery failed: {error}") from None
+
+    def get_token(self, scope: str | None = None) -> str:
+        """A valid access token for ``scope`` (default: the configured scope)."""
+        return self.get_token_response(scope)["access_token"]
+
+    def get_token_response(self, scope: str | None = None) -> dict[str, Any]:
+        """The cached (or freshly fetched) token response for ``scope``."""
+        key = self._settings.scope if scope is None else scope
+        with self._lock:
+            cached = self._tokens.get(key)
+            if cached and self._clock() < cached[1]:
+                return cached[2]
+            response = self._fetch(key)
+            expires_in = float(response.get("expires_in") or DEFAULT_EXPIRES_IN)
+            margin = min(self._settings.expiry_margin, expires_in / 2)
+            self._tokens[key] = (response["access_token"], self._clock() + expires_in - margin, response)
+            return response
+
+    def invalidate(self, token: str) -> None:
+        """Forget ``token`` (the API refused it) unless a newer one already replaced it."""
+        with self._lock:
+            for key, cached in list(self._tokens.items()):
+                if cached[0] == token:
+                    del self._tokens[key]
+
+    def _fetch(self, scope: str) -> dict[str, Any]:
+        self.token_requests += 1
+        extra = {"scope": scope} if scope else {}
+        try:
+            response = self._oauth.fetch_token(
+                self.token_url, grant_type="client_credentials", timeout=self._settings.timeout, **extra
+            )
+        except OAuthError as error:
+            raise self._oauth_error(error.error, error.description or "") from None
+        except requests.RequestException as error:
+            raise KeycloakUnreachable(f"Keycloak token endpoint unreachable ({type(error).__name__})") from None
+        except ValueError:
+            raise KeycloakUnreachable("Keycloak's token endpoint did not answer a JSON object") from None
+        if not isinstance(response.get("access_token"), str):
+            raise TokenError("Keycloak's token response has no access_token")
+        logger.info("fetched a token for %s (scope %r)", self._settings.client_id, response.get("scope", ""))
+        return dict(response)
+
+    def _oauth_error(self, error: str, description: str) -> TokenError:
+        message = f"{error}: {description}" if description else error
+        if error in ("invalid_client", "unauthorized_client"):
+            # Keycloak 26 answers a wrong secret with 401 unauthorized_client.
+            return InvalidClient(
+                f"Keycloak refused client {self._settings.client_id!r} ({message})", error, description
+            )
+        if error == "invalid_scope":
+            return InvalidScope(f"Keycloak refused the scope ({message})", error, description)
+        return TokenError(f"Keycloak refused the token request ({message})", error, description)
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Attach a cached token; on a 401 from the API, fetch a new one and resend once."""
+
+    def __init__(self, tokens: TokenClient, scope: str | None = None) -> None:
+        self._tokens = tokens
+        self._scope = scope
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self._tokens.get_token(self._scope)
+        request.headers["Authorization"] = f"Bearer {token}"
+        request.register_hook("response", self._retry_on_401)
+        return request
+
+    def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.status_code != 401 or getattr(response.request, "_kcguard_retried", False):
+            return response
+        sent = response.request.headers.get("Authorization", "")
+        self._tokens.invalidate(sent.removeprefix("Bearer "))
+        retry = response.request.copy()
+        retry._kcguard_retried = True  # type: ignore[attr-defined]
+        retry.headers["Authorization"] = f"Bearer {self._tokens.get_token(self._scope)}"
+        response.content  # noqa: B018 - read the body so the connection can be reused
+        response.close()
+        logger.info("the API answered 401; retrying once with a new token")
+        new_response = response.connection.send(retry, **kwargs)
+        new_response.history.append(response)
+        new_response.request = retry
+        return new_response
+
+
+class ApiClient:
+    """Calls the API with tokens from ``TokenClient``."""
+
+    def __init__(self, settings: ClientSettings, tokens: TokenClient | None = None) -> None:
+        self.settings = settings
+        self.tokens = tokens or TokenClient(settings)
+        self._session = _with_retries(requests.Session(), retry_statuses=())
+
+    def request(
+        self, method: str, path: str, *, json: Any = None, scope: str | None = None, authenticate: bool = True
+    ) -> requests.Response:
+        """Send ``method path`` to the API; ``requests.RequestException`` if it cannot be reached."""
+        url = self.settings.api_url + "/" + path.lstrip("/")
+        auth = BearerAuth(self.tokens, scope) if authenticate else None
+        return self._session.request(method, url, json=json, auth=auth, timeout=self.settings.timeout)

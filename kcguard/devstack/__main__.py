@@ -1,0 +1,60 @@
+"""Run the demo stack without Docker: Keycloak from its official distribution, then the API.
+
+``python -m kcguard.devstack demo`` downloads the pinned Keycloak with Maven
+(once, into a cache directory), starts it in dev mode with the ``myorg``
+realm imported into an in-memory database, starts the API, runs the client
+against it and keeps both up until Ctrl-C. ``keycloak`` runs Keycloak alone;
+``java`` says which Java runtime would be used. The test fixtures use
+``KeycloakServer`` directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from dotenv import load_dotenv
+
+from .demo import DEFAULT_API_PORT, DEFAULT_HTTP_PORT, DEFAULT_MANAGEMENT_PORT, run_demo, run_keycloak
+from .distribution import ensure_distribution
+from .errors import DevStackError
+from .java import find_java
+from .server import PROJECT_ROOT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kcguard.devstack", description=(__doc__ or "").split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("demo", "Keycloak + the API + the client's calls"), ("keycloak", "Keycloak alone")):
+        command = commands.add_parser(name, help=helptext)
+        command.add_argument("--port", type=int, default=DEFAULT_HTTP_PORT, help="Keycloak HTTP port")
+        command.add_argument("--management-port", type=int, default=DEFAULT_MANAGEMENT_PORT)
+        if name == "demo":
+            command.add_argument("--api-port", type=int, default=DEFAULT_API_PORT)
+            command.add_argument("--exit", action="store_true", help="stop after the client's calls")
+    commands.add_parser("java", help="print the Java runtime Keycloak would use")
+    commands.add_parser("download", help="download the pinned Keycloak distribution")
+    args = parser.parse_args(argv)
+    # .env first, then the demo values of .env.example for anything it leaves out.
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    load_dotenv(PROJECT_ROOT / ".env.example", override=False)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        if args.command == "java":
+            runtime = find_java()
+            print(f"Java {runtime.version} at {runtime.home}")
+            return 0
+        if args.command == "download":
+            print(ensure_distribution())
+            return 0
+        return run_demo(args) if args.command == "demo" else run_keycloak(args)
+    except DevStackError as error:
+        print(f"devstack: {error}", file=sys.stderr)
+        return 1
+
+
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+sys.exit(main())

@@ -1,0 +1,112 @@
+"""The whole demo without Docker: Keycloak, then the API under the production server, then the client."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .errors import DevStackError
+from .processes import stop_process, wait_http
+from .server import PROJECT_ROOT, REALM, REALM_FILE, KeycloakServer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HTTP_PORT = 8080
+DEFAULT_MANAGEMENT_PORT = 9000
+DEFAULT_API_PORT = 50100
+#: How the API is served, here and in the Dockerfile (after ``--bind``).
+GUNICORN_ARGS = (
+    "--workers",
+    "2",
+    "--no-control-socket",
+    "--access-logfile",
+    "-",
+    # The path without its query string: /callback's query carries the sign-in's authorization code.
+    "--access-logformat",
+    '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+    "server:create_app()",
+)
+
+
+def demo_client_secrets(realm_file: Path = REALM_FILE) -> dict[str, str]:
+    """The demo-only client secrets, read from the realm export (their one home besides .env.example)."""
+    realm = json.loads(realm_file.read_text())
+    return {client["clientId"]: client["secret"] for client in realm["clients"] if client.get("secret")}
+
+
+def public_url(port: int) -> str:
+    """Keycloak's public URL in the demo: the hostname tokens name as issuer (as in docker-compose.yml)."""
+    return f"http://localhost:{port}"
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Keycloak, then the API under gunicorn, then the client's calls; up until Ctrl-C."""
+    api_url = f"http://127.0.0.1:{args.api_port}"
+    with _server_from_args(args) as keycloak:
+        environment = {
+            **os.environ,
+            "OIDC_ISSUER": keycloak.issuer,
+            "OIDC_DISCOVERY_URL": f"{keycloak.url}/realms/{REALM}/.well-known/openid-configuration",
+            "PORT": str(args.api_port),
+            "API_URL": api_url,
+        }
+        api_command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{args.api_port}", *GUNICORN_ARGS]
+        logger.info("Starting the API on %s (gunicorn, 2 workers)...", api_url)
+        api = subprocess.Popen(api_command, cwd=PROJECT_ROOT, env=environment)
+        try:
+            wait_http(f"{api_url}/readyz", 60, api)
+            logger.info("Running the client: python client.py")
+            client = subprocess.run([sys.executable, "client.py"], cwd=PROJECT_ROOT, env=environment, check=False)
+            if client.returncode != 0:
+                raise DevStackError(f"client.py exited with code {client.returncode}")
+            if args.exit:
+                return 0
+            logger.info(
+                "Demo is up: API %s (browser sign-in at %s/ as alice, password in .env.example), "
+                "Keycloak %s (admin console user %r, password %s). Ctrl-C stops both.",
+                api_url,
+                api_url,
+                keycloak.url,
+                keycloak.admin_username,
+                keycloak.admin_password,
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                api.wait()
+        finally:
+            stop_process(api)
+    return 0
+
+
+def _server_from_args(args: argparse.Namespace) -> KeycloakServer:
+    """The demo's Keycloak; KC_DB_URL (with KC_DB_USERNAME/PASSWORD) selects PostgreSQL."""
+    return KeycloakServer(
+        http_port=args.port,
+        management_port=args.management_port,
+        hostname=public_url(args.port),
+        admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
+        db_url=os.environ.get("KC_DB_URL") or None,
+        db_username=os.environ.get("KC_DB_USERNAME"),
+        db_password=os.environ.get("KC_DB_PASSWORD"),
+    )
+
+
+def run_keycloak(args: argparse.Namespace) -> int:
+    with _server_from_args(args) as keycloak:
+        logger.info(
+            "Keycloak is up at %s (realm %s, admin %r / %s). Ctrl-C stops it.",
+            keycloak.url,
+            REALM,
+            keycloak.admin_username,
+            keycloak.admin_password,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            while keycloak._process is not None and keycloak._process.poll() is None:
+                time.sleep(1)
+    return 0

@@ -1,0 +1,215 @@
+"""One Keycloak dev-mode process on 127.0.0.1 with the realm imported.
+
+Each run gets a fresh Keycloak home (scripts, config, a new ``data``
+directory) that links to the cached distribution's libraries, so runs never
+share state and the cache stays pristine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from . import distribution, java
+from .errors import DevStackError
+from .processes import free_port, rss_bytes
+
+logger = logging.getLogger(__name__)
+
+REALM = "myorg"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+REALM_FILE = PROJECT_ROOT / "keycloak" / "realm-export.json"
+ADMIN_USERNAME = "admin"
+#: The environment Keycloak is configured through, here and in docker-compose.yml.
+KEYCLOAK_ENVIRONMENT = (
+    "KC_BOOTSTRAP_ADMIN_USERNAME",
+    "KC_BOOTSTRAP_ADMIN_PASSWORD",
+    "KC_HOSTNAME",
+    "KC_HOSTNAME_BACKCHANNEL_DYNAMIC",
+    "KC_HTTP_PORT",
+    "KC_HTTP_MANAGEMENT_PORT",
+    "KC_HEALTH_ENABLED",
+    "KC_DB",
+    "KC_DB_URL",
+    "KC_DB_USERNAME",
+    "KC_DB_PASSWORD",
+)
+
+
+class KeycloakServer:
+    """One Keycloak dev-mode process on 127.0.0.1 with the realm imported; a context manager."""
+
+    def __init__(
+        self,
+        *,
+        http_port: int | None = None,
+        management_port: int | None = None,
+        hostname: str | None = None,
+        realm_file: Path = REALM_FILE,
+        admin_password: str | None = None,
+        db_url: str | None = None,
+        db_username: str | None = None,
+        db_password: str | None = None,
+        startup_timeout: float = 240.0,
+    ) -> None:
+        self.http_port = http_port or free_port()
+        self.management_port = management_port or free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.hostname = hostname or self.url
+        self.realm_file = realm_file
+        self.admin_username = ADMIN_USERNAME
+        self.admin_password = admin_password or secrets.token_urlsafe(18)
+        self._database = {"KC_DB": "dev-mem"}
+        if db_url:
+            # A PostgreSQL database keeps the realm (and clients added to it) across restarts.
+            self._database = {
+                "KC_DB": "postgres",
+                "KC_DB_URL": db_url,
+                "KC_DB_USERNAME": db_username or "",
+                "KC_DB_PASSWORD": db_password or "",
+            }
+        self.startup_timeout = startup_timeout
+        self.startup_seconds: float | None = None
+        self.rss_bytes: int | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._home: Path | None = None
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.hostname}/realms/{REALM}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def log_path(self) -> Path:
+        if self._home is None:
+            raise DevStackError("Keycloak has not been started")
+        return self._home / "keycloak.log"
+
+    def __enter__(self) -> KeycloakServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _make_home(self, dist: Path) -> Path:
+        """A fresh Keycloak home: own bin/kc.sh, conf, lib/quarkus and data; shared read-only libraries."""
+        home = Path(tempfile.mkdtemp(prefix="kcguard-keycloak-"))
+        (home / "bin").mkdir()
+        shutil.copy2(dist / "bin" / "kc.sh", home / "bin" / "kc.sh")
+        shutil.copytree(dist / "conf", home / "conf")
+        (home / "lib").mkdir()
+        shutil.copytree(dist / "lib" / "quarkus", home / "lib" / "quarkus")
+        shutil.copy2(dist / "lib" / "quarkus-run.jar", home / "lib" / "quarkus-run.jar")
+        for shared in ("lib/lib", "lib/app", "themes", "providers"):
+            (home / shared).symlink_to(dist / shared)
+        (home / "data" / "import").mkdir(parents=True)
+        shutil.copy2(self.realm_file, home / "data" / "import" / f"{REALM}-realm.json")
+        return home
+
+    def start(self) -> None:
+        runtime = java.find_java()
+        self._home = self._make_home(distribution.ensure_distribution())
+        environment = {
+            # Only the KC_* settings below reach Keycloak, whatever the caller's environment holds.
+            **{name: value for name, value in os.environ.items() if not name.startswith("KC_")},
+            "JAVA_HOME": str(runtime.home),
+            "KC_BOOTSTRAP_ADMIN_USERNAME": self.admin_username,
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
+            "KC_HOSTNAME": self.hostname,
+            "KC_HOSTNAME_BACKCHANNEL_DYNAMIC": "true",
+            "KC_HTTP_PORT": str(self.http_port),
+            "KC_HTTP_MANAGEMENT_PORT": str(self.management_port),
+            "KC_HEALTH_ENABLED": "true",
+            **self._database,
+        }
+        command = [str(self._home / "bin" / "kc.sh"), "start-dev", "--import-realm", "--http-host=127.0.0.1"]
+        logger.info(
+            "Starting Keycloak %s on %s (Java %d, log: %s)...",
+            distribution.KEYCLOAK_VERSION,
+            self.url,
+            runtime.version,
+            self.log_path,
+        )
+        started = time.monotonic()
+        with open(self.log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=environment,
+                start_new_session=True,
+            )
+        try:
+            self._wait_ready(started)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        self.rss_bytes = rss_bytes(self._process.pid)
+        logger.info(
+            "Keycloak ready at %s in %.1f s, using %d MiB of memory (pid %d)",
+            self.url,
+            self.startup_seconds,
+            self.rss_bytes // 2**20,
+            self._process.pid,
+        )
+
+    def _wait_ready(self, started: float) -> None:
+        health = f"http://127.0.0.1:{self.management_port}/health/ready"
+        deadline = started + self.startup_timeout
+        next_report = started + 10
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                raise DevStackError(f"Keycloak exited during start-up.\n{self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(health, timeout=2).status_code == 200:
+                    return
+            if time.monotonic() >= next_report:
+                logger.info("  still starting... %d s", time.monotonic() - started)
+                next_report += 10
+            time.sleep(0.5)
+        raise DevStackError(
+            f"Keycloak was not ready within {self.startup_timeout:.0f} s ({health}).\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()[-lines:]
+        except (OSError, DevStackError):
+            return "(no Keycloak log)"
+        return "--- last lines of the Keycloak log ---\n" + "\n".join(text)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the process group started here (kc.sh and its JVM) and remove the run's home."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            logger.info("Keycloak stopped (pid %d)", process.pid)
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None

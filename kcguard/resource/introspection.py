@@ -1,0 +1,55 @@
+"""Asking Keycloak whether a token is still active (RFC 7662).
+
+A signed JWT stays valid until ``exp`` even after Keycloak revokes it or ends
+the session. Introspection closes that gap at the price of a call to
+Keycloak, so the answer is cached for a few seconds by the validator.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+
+from .discovery import ProviderMetadata, ProviderUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class Introspector:
+    """Calls the introspection endpoint as the API's own confidential client."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        metadata: ProviderMetadata,
+        *,
+        client_id: str,
+        client_secret: str,
+        timeout: float,
+    ) -> None:
+        self._session = session
+        self._metadata = metadata
+        self._auth = (client_id, client_secret)
+        self._timeout = timeout
+
+    def is_active(self, token: str) -> bool:
+        """True when Keycloak says the token is active; raises when it can't say."""
+        url = self._metadata.endpoint("introspection_endpoint")
+        try:
+            response = self._session.post(
+                url,
+                data={"token": token, "token_type_hint": "access_token"},
+                auth=self._auth,
+                timeout=self._timeout,
+                headers={"Accept": "application/json"},
+            )
+        except requests.RequestException as error:
+            raise ProviderUnavailable(f"introspection endpoint unreachable ({type(error).__name__})") from None
+        if response.status_code != 200:
+            raise ProviderUnavailable(f"introspection endpoint answered HTTP {response.status_code}")
+        try:
+            active = response.json().get("active")
+        except (ValueError, AttributeError):
+            raise ProviderUnavailable("introspection endpoint did not answer a JSON object") from None
+        return active is True

@@ -1,0 +1,119 @@
+"""docker-compose.yml and the no-Docker launcher describe the same stack.
+
+No Docker engine runs where these tests run, so the compose file is checked
+by reading it: same Keycloak version, realm file, ports, environment names
+and issuer as the launcher and the settings defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kcguard import devstack
+from kcguard.admin import AdminSettings
+from kcguard.app.settings import AppSettings
+from kcguard.client import ClientSettings
+from kcguard.resource import ResourceSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_keycloak_image_is_the_launchers_version(compose):
+    assert compose["services"]["keycloak"]["image"] == f"quay.io/keycloak/keycloak:{devstack.KEYCLOAK_VERSION}"
+
+
+def test_keycloak_imports_the_same_realm_file(compose):
+    keycloak = compose["services"]["keycloak"]
+    assert keycloak["command"] == ["start-dev", "--import-realm"]
+    source, target, mode = keycloak["volumes"][0].split(":")
+    assert (ROOT / source).resolve() == devstack.REALM_FILE
+    assert target == f"/opt/keycloak/data/import/{devstack.REALM}-realm.json"
+    assert mode == "ro"
+
+
+def test_keycloak_environment_names_are_the_launchers(compose):
+    environment = compose["services"]["keycloak"]["environment"]
+    assert set(environment) <= set(devstack.KEYCLOAK_ENVIRONMENT)
+    assert environment["KC_HTTP_PORT"] == str(devstack.DEFAULT_HTTP_PORT)
+    assert environment["KC_HTTP_MANAGEMENT_PORT"] == str(devstack.DEFAULT_MANAGEMENT_PORT)
+    assert environment["KC_HOSTNAME"] == devstack.public_url(devstack.DEFAULT_HTTP_PORT)
+    assert environment["KC_DB"] == "postgres"
+    assert environment["KC_DB_URL"] == "jdbc:postgresql://postgres:5432/keycloak"
+
+
+def test_keycloak_ports_and_health_check_match(compose):
+    keycloak = compose["services"]["keycloak"]
+    http, management = devstack.DEFAULT_HTTP_PORT, devstack.DEFAULT_MANAGEMENT_PORT
+    assert keycloak["ports"] == [f"127.0.0.1:{http}:{http}", f"127.0.0.1:{management}:{management}"]
+    check = " ".join(keycloak["healthcheck"]["test"])
+    assert f"/dev/tcp/127.0.0.1/{management}" in check
+    assert "GET /health/ready" in check
+
+
+def test_keycloak_database_is_postgresql_with_the_env_files_credentials(compose, env_example):
+    postgres = compose["services"]["postgres"]
+    assert postgres["environment"] == {"POSTGRES_USER": env_example["KC_DB_USERNAME"], "POSTGRES_DB": "keycloak"}
+    assert env_example["POSTGRES_PASSWORD"] == env_example["KC_DB_PASSWORD"]
+    assert compose["services"]["keycloak"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert postgres["volumes"] == ["keycloak-db:/var/lib/postgresql/data"]
+
+
+def test_bootstrap_admin_comes_from_the_env_file(compose, env_example):
+    assert {"KC_BOOTSTRAP_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_PASSWORD"} <= set(env_example)
+    assert compose["services"]["keycloak"]["env_file"][0]["path"] == ".env.example"
+
+
+def test_api_and_client_agree_on_the_issuer(compose):
+    issuer = f"{devstack.public_url(devstack.DEFAULT_HTTP_PORT)}/realms/{devstack.REALM}"
+    assert issuer == AppSettings().resource.issuer == ClientSettings.__dataclass_fields__["issuer"].default
+    for service in ("api", "client"):
+        environment = compose["services"][service]["environment"]
+        assert environment["OIDC_ISSUER"] == issuer
+        assert environment["OIDC_DISCOVERY_URL"] == (
+            f"http://keycloak:{devstack.DEFAULT_HTTP_PORT}/realms/{devstack.REALM}/.well-known/openid-configuration"
+        )
+
+
+def test_api_port_and_dependencies(compose):
+    api = compose["services"]["api"]
+    port = devstack.DEFAULT_API_PORT
+    assert port == AppSettings().port
+    assert api["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert api["depends_on"] == {"keycloak": {"condition": "service_healthy"}}
+    assert compose["services"]["client"]["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert compose["services"]["client"]["environment"]["API_URL"] == f"http://api:{port}"
+
+
+def test_dockerfile_runs_gunicorn_like_the_launcher():
+    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
+    command = json.loads(cmd.removeprefix("CMD "))
+    assert command[:3] == ["gunicorn", "--bind", f"0.0.0.0:{devstack.DEFAULT_API_PORT}"]
+    assert tuple(command[3:]) == devstack.GUNICORN_ARGS
+
+
+@pytest.mark.parametrize("settings", [ResourceSettings, AppSettings, ClientSettings, AdminSettings])
+def test_every_setting_the_code_reads_is_in_env_example(env_example, settings):
+    read = {f.metadata["variable"].name for f in dataclasses.fields(settings) if "variable" in f.metadata}
+    assert len(read) >= 5, "no environment names declared"
+    assert read <= set(env_example), sorted(read - set(env_example))
+
+
+def test_compose_services_use_only_known_settings(compose, env_example):
+    for service in ("api", "client"):
+        assert set(compose["services"][service]["environment"]) <= set(env_example)
