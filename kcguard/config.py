@@ -17,7 +17,7 @@ import os
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -141,6 +141,15 @@ def from_env(cls: type[T], env: Mapping[str, str] | None = None, **overrides: An
             values[field.name] = _parse(variable, hints[field.name], raw)
     values.update(own)
     return cls(**values)
+
+
+class EnvSettings:
+    """Mixin for settings dataclasses: ``Settings.from_env()`` reads their declared variables."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Read the settings from ``env`` (default: ``os.environ``); keyword ``overrides`` win."""
+        return from_env(cls, env, **overrides)
 
 
 def replace(settings: T, **overrides: Any) -> T:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from ..config import ConfigError, check_bounds, check_url, from_env, realm_of, setting
+from ..config import ConfigError, EnvSettings, check_bounds, check_url, realm_of, setting
 
 
 @dataclass(frozen=True)
-class AdminSettings:
+class AdminSettings(EnvSettings):
     """The realm (from the issuer), Keycloak's admin URL and the admin client's credentials."""
 
     issuer: str = setting("OIDC_ISSUER", "http://localhost:8080/realms/myorg", strip_slash=True)
@@ -33,8 +31,3 @@ class AdminSettings:
     @property
     def realm(self) -> str:
         return realm_of(self.issuer)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AdminSettings:
-        """Read the settings from ``env`` (default: ``os.environ``); ``overrides`` win."""
-        return from_env(cls, env, **overrides)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..config import ConfigError, check_bounds, from_env, setting
+from ..config import ConfigError, EnvSettings, check_bounds, setting
 from ..resource.settings import ResourceSettings
 
 
 @dataclass(frozen=True)
-class AppSettings:
+class AppSettings(EnvSettings):
     """Everything ``create_app`` needs; token validation's part is ``resource``."""
 
     resource: ResourceSettings = field(default_factory=ResourceSettings)
@@ -35,8 +33,3 @@ class AppSettings:
                 "SECRET_KEY must be set to 32+ random characters (not the demo value) "
                 "when APP_ENV=production and the browser sign-in is on"
             )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> AppSettings:
-        """Read the settings (default: ``os.environ``); flat ``overrides`` win, ``issuer=...`` included."""
-        return from_env(cls, env, **overrides)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from ..config import ConfigError, check_bounds, check_url, discovery_url_of, from_env, setting
+from ..config import ConfigError, EnvSettings, check_bounds, check_url, discovery_url_of, setting
 
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 @dataclass(frozen=True)
-class ClientSettings:
+class ClientSettings(EnvSettings):
     """The client's credentials, Keycloak's URLs, the API's URL and the timeouts."""
 
     issuer: str = setting("OIDC_ISSUER", "http://localhost:8080/realms/myorg", strip_slash=True)
@@ -41,8 +39,3 @@ class ClientSettings:
             raise ConfigError("CLIENT_ID and CLIENT_SECRET must be set (in the environment or .env)")
         if self.timeout <= 0:
             raise ConfigError("CLIENT_TIMEOUT must be greater than 0")
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ClientSettings:
-        """Read the settings from ``env`` (default: ``os.environ``); ``overrides`` win."""
-        return from_env(cls, env, **overrides)

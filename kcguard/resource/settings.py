@@ -6,12 +6,9 @@ itself, or reads the ``OIDC_*`` variables with ``ResourceSettings.from_env()``.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from ..config import ConfigError, check_bounds, check_url, discovery_url_of, from_env, realm_of, setting
+from ..config import ConfigError, EnvSettings, check_bounds, check_url, discovery_url_of, realm_of, setting
 
 #: Algorithms a resource server may sensibly allow; "none" and HMAC are never
 #: accepted because the keys come from a public JWKS (RFC 8725 section 3.1).
@@ -21,7 +18,7 @@ SUPPORTED_ALGORITHMS = frozenset(
 
 
 @dataclass(frozen=True)
-class ResourceSettings:
+class ResourceSettings(EnvSettings):
     """Issuer, audience, algorithms, clock leeway, key and token caches, optional introspection."""
 
     issuer: str = setting("OIDC_ISSUER", "http://localhost:8080/realms/myorg", strip_slash=True)
@@ -65,11 +62,3 @@ class ResourceSettings:
     def realm(self) -> str:
         """The ``realm`` of the ``WWW-Authenticate`` challenge: Keycloak's realm name."""
         return realm_of(self.issuer)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> ResourceSettings:
-        """Read the ``OIDC_*`` variables (default: ``os.environ``); ``overrides`` win."""
-        return from_env(cls, env, **overrides)
-
-    def replace(self, **changes: Any) -> ResourceSettings:
-        return dataclasses.replace(self, **changes)
