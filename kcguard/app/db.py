@@ -9,6 +9,7 @@ connection, inside one ``BEGIN IMMEDIATE`` so concurrent workers don't race.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -49,12 +50,22 @@ class _Schema:
             self.created = True
 
 
+def create_private_file(path: str) -> None:
+    """Create the database file (and its folder) for the owner only: it holds users' tokens.
+
+    SQLite gives its journal files the database file's permissions.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def get_db() -> sqlite3.Connection:
     if "db" not in g:
         path = current_app.config["DATABASE"]
         schema: _Schema = current_app.extensions[_EXTENSION]
         if not schema.created:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            create_private_file(path)
         g.db = connect(path)
         schema.ensure(g.db)
     return g.db

@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from ..config import ConfigError, EnvSettings, check_bounds, setting
+from ..config import LOOPBACK_HOSTS, ConfigError, EnvSettings, check_bounds, check_url, setting
 from ..resource.settings import ResourceSettings
+
+#: A SECRET_KEY with fewer different characters than this is a word or a pattern, not a random key.
+MIN_SECRET_KEY_VARIETY = 10
+
+
+def weak_secret_key(key: str) -> bool:
+    """True for a key anyone could guess: short, the demo value, one repeated character, a repeated pattern."""
+    if len(key) < 32 or key.startswith("demo-only") or len(set(key)) < MIN_SECRET_KEY_VARIETY:
+        return True
+    return any(len(key) % size == 0 and key == key[:size] * (len(key) // size) for size in range(1, len(key) // 2 + 1))
+
+
+def check_public_url(url: str) -> str:
+    """PUBLIC_URL is an origin (``scheme://host[:port]``), https unless the host is loopback."""
+    check_url("PUBLIC_URL", url, allow_insecure_http=False)
+    parts = urlsplit(url)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"PUBLIC_URL must be an origin such as https://app.example.com, got {url!r}")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ConfigError(f"PUBLIC_URL must use https off loopback, got {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)
@@ -19,6 +41,8 @@ class AppSettings(EnvSettings):
     web_client_id: str = setting("WEB_CLIENT_ID", "web_app", empty_is_value=True)
     app_env: str = setting("APP_ENV", "development")
     secret_key: str = setting("SECRET_KEY", "", secret=True)
+    #: The origin browsers use (``https://app.example.com``): ``redirect_uri`` is built from it, not from ``Host``.
+    public_url: str = setting("PUBLIC_URL", "", strip_slash=True)
     log_level: str = setting("LOG_LEVEL", "INFO")
 
     def __post_init__(self) -> None:
@@ -27,9 +51,16 @@ class AppSettings(EnvSettings):
         object.__setattr__(self, "log_level", self.log_level.upper())
         if self.app_env not in ("development", "production"):
             raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
-        weak_key = len(self.secret_key) < 32 or self.secret_key.startswith("demo-only")
-        if self.app_env == "production" and self.web_client_id and weak_key:
-            raise ConfigError(
-                "SECRET_KEY must be set to 32+ random characters (not the demo value) "
-                "when APP_ENV=production and the browser sign-in is on"
-            )
+        if self.public_url:
+            object.__setattr__(self, "public_url", check_public_url(self.public_url))
+        if self.app_env == "production" and self.web_client_id:
+            if weak_secret_key(self.secret_key):
+                raise ConfigError(
+                    "SECRET_KEY must be set to 32+ random characters (not the demo value, not a repeated "
+                    "character or pattern) when APP_ENV=production and the browser sign-in is on"
+                )
+            if not self.public_url:
+                raise ConfigError(
+                    "PUBLIC_URL must be set (e.g. https://app.example.com) when APP_ENV=production and the "
+                    "browser sign-in is on: the sign-in's redirect_uri is built from it, not from the Host header"
+                )

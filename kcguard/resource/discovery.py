@@ -75,6 +75,10 @@ class ProviderMetadata:
             raise ProviderUnavailable(f"discovery document has no {name}")
         return url
 
+    def document(self) -> dict[str, Any]:
+        """A copy of the whole checked document (for an OpenID client such as the browser sign-in)."""
+        return dict(self._load())
+
     def _load(self) -> dict[str, Any]:
         with self._lock:
             if self._document is None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from keycloak import KeycloakAdmin
 
-from tests.support.keycloak import DEMO_SECRETS, Keycloak, unavailable
+from tests.support.keycloak import Keycloak, unavailable
 from tests.support.live import LiveServer
+from tests.support.realm_admin import RealmAdmin
 
 pytestmark = pytest.mark.keycloak
 
@@ -48,30 +50,40 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def web_app(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
-    """The app with sign-in on, served over HTTP, its origin registered with Keycloak's web_app client."""
+    """The app with sign-in on, served over HTTP, its origin registered with Keycloak's web_app client.
+
+    The client is changed (redirect URI, back-channel logout URL) as the bootstrap admin and restored after.
+    """
     server = LiveServer(make_app(secret_key="test-only-" + "k" * 40))
-    admin = KeycloakAdmin(
-        server_url=keycloak.url,
-        realm_name="myorg",
-        client_id="api_admin",
-        client_secret_key=DEMO_SECRETS["api_admin"],
-        timeout=10,
-    )
-    internal = admin.get_client_id("web_app")
-    client = admin.get_client(internal)
-    attributes = dict(client.get("attributes", {}))
+    admin = RealmAdmin(keycloak)
+    client = admin.client("web_app")
+    original = copy.deepcopy(client)
+    attributes = client.setdefault("attributes", {})
     logout_uris = attributes.get("post.logout.redirect.uris", "")
     attributes["post.logout.redirect.uris"] = f"{logout_uris}##{server.url}/".strip("#")
-    admin.update_client(
-        internal, {"redirectUris": [*client["redirectUris"], f"{server.url}/callback"], "attributes": attributes}
-    )
-    with server:
-        yield server
+    attributes["backchannel.logout.url"] = f"{server.url}/backchannel-logout"
+    client["redirectUris"] = [*client["redirectUris"], f"{server.url}/callback"]
+    admin.update_client(client)
+    try:
+        with server:
+            yield server
+    finally:
+        admin.update_client(original)
+
+
+def sign_in_as_alice(page, app_url: str) -> None:
+    """Fill in Keycloak's login form (the page must be on it) and wait for the app's profile page."""
+    page.fill("#username", "alice")
+    page.fill("#password", "demo-only-alice-password")
+    page.click("#kc-login")
+    page.wait_for_url(f"{app_url}/profile", timeout=30_000)
 
 
 def test_sign_in_profile_and_sign_out(browser, web_app: LiveServer):
     context = browser.new_context()
     page = context.new_page()
+    requests_seen: list[tuple[str, str]] = []
+    page.on("request", lambda request: requests_seen.append((request.method, request.url)))
     try:
         page.goto(f"{web_app.url}/")
         assert page.locator("h1").inner_text() == "Not signed in"
@@ -80,11 +92,7 @@ def test_sign_in_profile_and_sign_out(browser, web_app: LiveServer):
         page.wait_for_selector("#username", timeout=30_000)
         assert "/protocol/openid-connect/auth" in page.url
         assert "code_challenge_method=S256" in page.url and "nonce=" in page.url and "state=" in page.url
-        page.fill("#username", "alice")
-        page.fill("#password", "demo-only-alice-password")
-        page.click("#kc-login")
-
-        page.wait_for_url(f"{web_app.url}/profile", timeout=30_000)
+        sign_in_as_alice(page, web_app.url)
         assert page.locator("#profile-name").inner_text() == "Alice Example"
         assert page.locator("#api-status").inner_text() == "200"
         assert '"client_id": "web_app"' in page.locator("#api-body").inner_text()
@@ -92,18 +100,79 @@ def test_sign_in_profile_and_sign_out(browser, web_app: LiveServer):
         assert "eyJ" not in source and "eyJ" not in page.url
         cookie = next(c for c in context.cookies() if c["name"] == "kcguard")
         assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax"
+        assert len(cookie["value"]) < 200
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
 
         page.click("#sign-out")
-        # Keycloak ends its session and sends the browser back to / (with the logout state).
+        # The app posts the ID token to Keycloak's logout endpoint; Keycloak ends its session and sends the browser
+        # back to /.
         page.wait_for_url(re.compile(rf"{re.escape(web_app.url)}/(\?state=[\w-]+)?$"), timeout=30_000)
         assert page.locator("h1").inner_text() == "Not signed in"
+        assert ("POST", f"{web_app.url}/logout") in requests_seen
+        assert any(
+            method == "POST" and url.endswith("/protocol/openid-connect/logout") for method, url in requests_seen
+        )
+        assert [url for _, url in requests_seen if "eyJ" in url] == []
         page.goto(f"{web_app.url}/profile")
         page.wait_for_selector("#username", timeout=30_000)
         assert re.search(r"/realms/myorg/protocol/openid-connect/auth\?", page.url)
     finally:
         context.close()
+
+
+def test_two_tabs_signing_in_at_once_both_succeed(browser, web_app: LiveServer):
+    context = browser.new_context()
+    first, second = context.new_page(), context.new_page()
+    try:
+        for page in (first, second):
+            page.goto(f"{web_app.url}/login")
+            page.wait_for_selector("#username", timeout=30_000)
+        sign_in_as_alice(first, web_app.url)
+        # Keycloak now has a session: the second tab's pending sign-in comes straight back with its own state.
+        second.goto(second.url)
+        second.wait_for_url(re.compile(rf"{re.escape(web_app.url)}/(profile|callback)"), timeout=30_000)
+        second.wait_for_load_state()
+        assert second.url == f"{web_app.url}/profile"
+        assert second.locator("#profile-name").inner_text() == "Alice Example"
+    finally:
+        context.close()
+
+
+def test_a_session_ended_in_keycloak_ends_here(browser, web_app: LiveServer, keycloak: Keycloak):
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{web_app.url}/login")
+        page.wait_for_selector("#username", timeout=30_000)
+        sign_in_as_alice(page, web_app.url)
+        admin = RealmAdmin(keycloak)
+        ended = [s["id"] for s in admin.user_sessions("alice") if "web_app" in s.get("clients", {}).values()]
+        assert ended
+        for session_id in ended:
+            admin.end_session(session_id)
+        # Keycloak posts the logout token before the admin call returns; allow a little slack all the same.
+        deadline = time.monotonic() + 10
+        while True:
+            page.goto(f"{web_app.url}/")
+            if page.locator("h1").inner_text() == "Not signed in" or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(200)
+        assert page.locator("h1").inner_text() == "Not signed in"
+    finally:
+        context.close()
+
+
+def test_sign_in_refuses_a_discovery_document_naming_another_issuer(keycloak: Keycloak, make_app):
+    app = make_app(
+        issuer=keycloak.issuer.replace("/realms/myorg", "/realms/elsewhere"),
+        discovery_url=keycloak.discovery_url,
+        secret_key="test-only-" + "k" * 40,
+    )
+    response = app.test_client().get("/login")
+    assert response.status_code == 503
+    assert "Location" not in response.headers
+    assert b"Keycloak cannot be reached" in response.data
 
 
 def test_tampered_state_gets_the_400_page(browser, web_app: LiveServer):

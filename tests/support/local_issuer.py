@@ -73,6 +73,7 @@ class LocalIssuer:
                 "jwks_uri": f"{base}/protocol/openid-connect/certs",
                 "token_endpoint": f"{base}/protocol/openid-connect/token",
                 "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
+                "end_session_endpoint": f"{base}/protocol/openid-connect/logout",
             },
             "/realms/local/protocol/openid-connect/certs": {"keys": [k.as_dict(private=False) for k in self.keys]},
         }

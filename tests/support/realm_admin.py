@@ -10,7 +10,7 @@ from tests.support.keycloak import Keycloak
 
 
 class RealmAdmin:
-    """Just enough of Keycloak's admin REST API to rotate realm keys."""
+    """Just enough of Keycloak's admin REST API to rotate realm keys, change a client and end sessions."""
 
     def __init__(self, keycloak: Keycloak) -> None:
         response = requests.post(
@@ -56,4 +56,22 @@ class RealmAdmin:
         response = requests.put(
             f"{self._base}/components/{component_id}", json=component, headers=self._headers, timeout=10
         )
+        assert response.status_code == 204, response.text
+
+    def client(self, client_id: str) -> dict:
+        """The representation of the client ``client_id`` (its ``id`` is Keycloak's internal id)."""
+        [client] = self.get(f"/clients?clientId={client_id}")
+        return client
+
+    def update_client(self, client: dict) -> None:
+        response = requests.put(f"{self._base}/clients/{client['id']}", json=client, headers=self._headers, timeout=10)
+        assert response.status_code == 204, response.text
+
+    def user_sessions(self, username: str) -> list[dict]:
+        [user] = self.get(f"/users?username={username}&exact=true")
+        return self.get(f"/users/{user['id']}/sessions")
+
+    def end_session(self, session_id: str) -> None:
+        """End a user session as an admin would; Keycloak then sends the back-channel logouts."""
+        response = requests.delete(f"{self._base}/sessions/{session_id}", headers=self._headers, timeout=10)
         assert response.status_code == 204, response.text

@@ -4,20 +4,41 @@ from __future__ import annotations
 
 import logging
 
-from authlib.integrations.flask_client import OAuth
+import requests
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 
+from ...resource.discovery import ProviderMetadata
 from .. import db
 from ..settings import AppSettings
-from . import sessions, views
+from . import pending, sessions, views
+from .oauth import KeycloakOAuth
+
+COOKIE_NAME = "kcguard"
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie, marked ``Secure`` whenever the request came over HTTPS."""
+    """Flask's signed cookie, named ``__Host-kcguard`` and ``Secure`` when served over HTTPS.
+
+    HTTPS means an ``https`` ``PUBLIC_URL`` or a request that came over
+    HTTPS; ``APP_ENV=production`` marks the cookie ``Secure`` in any case.
+    The ``__Host-`` prefix makes browsers refuse the cookie unless it is
+    ``Secure``, for path ``/`` and without ``Domain``: a sibling subdomain
+    cannot plant or overwrite it.
+    """
+
+    def __init__(self, settings: AppSettings) -> None:
+        self._https_public_url = settings.public_url.startswith("https://")
+        self._production = settings.app_env == "production"
+
+    def _over_https(self) -> bool:
+        return self._https_public_url or request.is_secure
+
+    def get_cookie_name(self, app: Flask) -> str:
+        return f"__Host-{COOKIE_NAME}" if self._over_https() else COOKIE_NAME
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return request.is_secure or super().get_cookie_secure(app)
+        return self._over_https() or self._production or super().get_cookie_secure(app)
 
 
 def init_app(app: Flask, settings: AppSettings) -> None:
@@ -27,19 +48,29 @@ def init_app(app: Flask, settings: AppSettings) -> None:
             "SECRET_KEY is not set: using a random key, so sign-ins end with this process "
             "and are not shared between workers"
         )
-    oauth = OAuth(app)
-    oauth.register(
+    resource = settings.resource
+    http = requests.Session()
+    http.headers["User-Agent"] = "kcguard-web"
+    oauth = KeycloakOAuth(app)
+    keycloak = oauth.register(
         "keycloak",
         client_id=settings.web_client_id,
-        server_metadata_url=settings.resource.discovery_url,
         client_kwargs={
             "scope": "openid profile email",
             "code_challenge_method": "S256",
-            "default_timeout": settings.resource.http_timeout,
+            "default_timeout": resource.http_timeout,
         },
     )
+    keycloak.provider = ProviderMetadata(
+        http,
+        resource.discovery_url,
+        resource.issuer,
+        timeout=resource.http_timeout,
+        allow_insecure_http=resource.allow_insecure_http,
+    )
     app.extensions["kcguard.oauth"] = oauth
-    app.session_interface = SessionInterface()
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_NAME="kcguard")
+    app.session_interface = SessionInterface(settings)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_PATH="/")
     db.add_schema(app, sessions.create_schema)
+    db.add_schema(app, pending.create_schema)
     app.register_blueprint(views.bp)

@@ -1,0 +1,73 @@
+"""Server-side sign-in storage: sessions bounded per subject, expiry, the database file's mode."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import pytest
+
+from kcguard.app import db
+from kcguard.app.web import pending, sessions
+
+
+@pytest.fixture
+def connection(tmp_path):
+    connection = db.connect(str(tmp_path / "sessions.sqlite"))
+    sessions.create_schema(connection)
+    pending.create_schema(connection)
+    yield connection
+    connection.close()
+
+
+def _sign_in(sub: str, sid: str) -> sessions.SignIn:
+    return sessions.SignIn("access", "id", {"sub": sub, "sid": sid})
+
+
+def test_one_subject_signing_in_many_times_evicts_only_its_own_oldest_sessions(connection, monkeypatch):
+    monkeypatch.setattr(sessions, "MAX_SESSIONS", 3, raising=False)
+    monkeypatch.setattr(sessions, "MAX_SESSIONS_PER_SUBJECT", 3, raising=False)
+    bob = sessions.create(connection, _sign_in("bob", "b1"))
+    alice = [sessions.create(connection, _sign_in("alice", f"a{n}")) for n in range(5)]
+    assert sessions.load(connection, bob) is not None
+    assert [sessions.load(connection, sid) is not None for sid in alice] == [False, False, True, True, True]
+
+
+def test_expired_sessions_are_purged_from_the_table(connection):
+    old = sessions.create(connection, _sign_in("carol", "c1"), now=time.time() - sessions.MAX_AGE - 10)
+    sessions.create(connection, _sign_in("dave", "d1"))
+    assert sessions.load(connection, old) is None
+    assert connection.execute("SELECT COUNT(*) FROM browser_sessions WHERE subject = 'carol'").fetchone()[0] == 0
+
+
+def test_expired_sessions_are_purged_without_a_new_sign_in(connection):
+    sessions.create(connection, _sign_in("carol", "c1"), now=time.time() - sessions.MAX_AGE - 10)
+    assert sessions.purge_expired(connection) == 1
+    assert connection.execute("SELECT COUNT(*) FROM browser_sessions").fetchone()[0] == 0
+
+
+def test_session_and_pending_tables_index_their_expiry(connection):
+    indexed = {
+        (row["tbl_name"], row["sql"].split("(", 1)[1].rstrip(")").strip())
+        for row in connection.execute("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index'")
+        if row["sql"]
+    }
+    assert ("browser_sessions", "expires") in indexed
+    assert ("pending_sign_ins", "expires") in indexed
+
+
+def test_sessions_can_be_ended_by_keycloak_session_id(connection):
+    first = sessions.create(connection, _sign_in("alice", "kc-1"))
+    second = sessions.create(connection, _sign_in("alice", "kc-2"))
+    assert sessions.delete_by_keycloak_session(connection, sid="kc-1") == 1
+    assert sessions.load(connection, first) is None
+    assert sessions.load(connection, second) is not None
+
+
+def test_the_database_file_is_created_readable_by_its_owner_only(make_local_app, tmp_path):
+    path = tmp_path / "fresh" / "kcguard.sqlite"
+    app = make_local_app(database=str(path))
+    with app.app_context():
+        db.get_db()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
