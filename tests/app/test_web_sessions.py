@@ -71,3 +71,18 @@ def test_the_database_file_is_created_readable_by_its_owner_only(make_local_app,
     with app.app_context():
         db.get_db()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_pending_sign_in_expires(connection):
+    pending.save(connection, "browser-1", "state-1", {"nonce": "n"}, now=time.time() - pending.MAX_AGE - 1)
+    assert pending.load(connection, "browser-1", "state-1") is None
+
+
+def test_pending_sign_ins_of_other_browsers_are_not_evicted_by_one_browser(connection):
+    pending.save(connection, "patient", "theirs", {"nonce": "n"})
+    for n in range(3 * pending.MAX_PER_BROWSER):
+        pending.save(connection, "busy", f"state-{n}", {"nonce": "n"})
+    assert pending.load(connection, "patient", "theirs") == {"nonce": "n"}
+    assert connection.execute("SELECT COUNT(*) FROM pending_sign_ins WHERE browser = 'busy'").fetchone()[0] == (
+        pending.MAX_PER_BROWSER
+    )
