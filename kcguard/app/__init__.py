@@ -15,7 +15,7 @@ from flask import Flask
 
 from .. import config
 from ..resource import flask as resource
-from . import api, books, db, errors, web
+from . import api, books, db, errors, explorer, web
 from .settings import AppSettings
 
 #: Request bodies are small JSON documents; anything larger gets 413 before it is read.
@@ -41,6 +41,8 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
     db.init_app(app, books.create_schema)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
+    if settings.docs_enabled:
+        explorer.init_app(app)
     if settings.web_client_id:
         web.init_app(app, settings)
     errors.init_app(app)

@@ -1,18 +1,66 @@
-"""The API's routes: public, private, scoped, the books API, and health checks."""
+"""The API's routes: public, private, scoped, the books API, and health checks.
+
+Each route is ``documented`` for the OpenAPI document (``openapi.py``); the
+response models below describe what the routes answer.
+"""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
+from typing import Any
+
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
 
 from ..resource import AccessToken
 from ..resource.flask import current_token, current_validator, require_auth
 from . import books
 from .db import get_db
 from .errors import ApiError, json_error
+from .openapi import documented
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 health = Blueprint("health", __name__)
+
+
+class Message(BaseModel):
+    """A greeting."""
+
+    message: str
+
+
+class Caller(Message):
+    """A greeting and what the API knows about the caller, from the verified token."""
+
+    subject: str | None
+    client_id: str | None
+    scopes: list[str]
+    realm_roles: list[str]
+
+
+class Status(BaseModel):
+    """The service's state."""
+
+    status: str
+
+
+_GET_BOOK_LINK = {"GetBook": {"operationId": "getBook", "parameters": {"book_id": "$response.body#/id"}}}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_body() -> Any:
+    """The request's JSON body, numbers with a fraction or exponent as exact ``Decimal``s (money stays exact)."""
+    if not request.is_json:
+        raise ApiError(400, "invalid_request", "The body must be JSON (Content-Type: application/json).")
+    try:
+        return json.loads(request.get_data(), parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_request", "The body is not valid JSON.") from None
 
 
 def caller(token: AccessToken) -> dict[str, object]:
@@ -26,11 +74,13 @@ def caller(token: AccessToken) -> dict[str, object]:
 
 
 @bp.get("/public")
+@documented("A greeting anyone may read", tag="demo", responses={200: Message})
 def public() -> ResponseReturnValue:
     return {"message": "Hello from a public endpoint! You don't need to be authenticated to see this."}
 
 
 @bp.get("/private")
+@documented("A greeting for any valid token", tag="demo", responses={200: Caller})
 @require_auth()
 def private() -> ResponseReturnValue:
     return {
@@ -40,6 +90,7 @@ def private() -> ResponseReturnValue:
 
 
 @bp.get("/private-scoped")
+@documented("A greeting for tokens with the test_api_access scope", tag="demo", responses={200: Caller})
 @require_auth("test_api_access")
 def private_scoped() -> ResponseReturnValue:
     return {
@@ -50,24 +101,42 @@ def private_scoped() -> ResponseReturnValue:
 
 
 @bp.get("/books")
+@documented("List the books", tag="books", operation_id="listBooks", responses={200: books.BookList})
 @require_auth("books.read")
 def list_books() -> ResponseReturnValue:
     return {"books": books.list_books(get_db())}
 
 
-@bp.get("/books/<int:book_id>")
+@bp.get(f"/books/<int(min=1, max={books.MAX_ID}):book_id>")
+@documented("One book", tag="books", operation_id="getBook", responses={200: books.Book, 404: "NotFound"})
 @require_auth("books.read")
 def get_book(book_id: int) -> ResponseReturnValue:
     return books.get_book(get_db(), book_id)
 
 
 @bp.post("/books")
+@documented(
+    "Add a book",
+    tag="books",
+    operation_id="addBook",
+    body=books.NewBook,
+    responses={
+        201: {
+            "description": "The book as stored, with its new id.",
+            "headers": {"Location": {"description": "The book's URL.", "schema": {"type": "string"}, "required": True}},
+            "content": {"application/json": {"schema": "Book"}},
+        },
+        507: {
+            "description": "The demo store is full (``insufficient_storage``).",
+            "content": {"application/json": {"schema": "Error"}},
+        },
+    },
+    links={201: _GET_BOOK_LINK},
+)
 @require_auth("books.admin")
 def add_book() -> ResponseReturnValue:
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise ApiError(400, "invalid_request", "The body must be JSON (Content-Type: application/json).")
-    book = books.add_book(get_db(), books.parse_new_book(payload))
+    """The server assigns the id: a client-sent ``id`` (the FakeBook seed's example has one) is ignored."""
+    book = books.add_book(get_db(), books.parse_new_book(json_body()))
     response = jsonify(book)
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_book", book_id=book["id"])
@@ -75,12 +144,25 @@ def add_book() -> ResponseReturnValue:
 
 
 @health.get("/healthz")
+@documented("Liveness", tag="health", responses={200: Status})
 def healthz() -> ResponseReturnValue:
     """Liveness: the process answers; no network."""
     return {"status": "ok"}
 
 
 @health.get("/readyz")
+@documented(
+    "Readiness",
+    tag="health",
+    responses={
+        200: Status,
+        503: {
+            "description": "Signing keys are not loaded (``not_ready``).",
+            "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": "Error"}},
+        },
+    },
+)
 def readyz() -> ResponseReturnValue:
     """Readiness: signing keys are loaded, so private routes can answer."""
     ready, problem = current_validator().ready()

@@ -44,11 +44,16 @@ class AppSettings(EnvSettings):
     #: The origin browsers use (``https://app.example.com``): ``redirect_uri`` is built from it, not from ``Host``.
     public_url: str = setting("PUBLIC_URL", "", strip_slash=True)
     log_level: str = setting("LOG_LEVEL", "INFO")
+    #: /openapi.json and the explorer at /docs: auto (on unless APP_ENV=production), on or off.
+    api_docs: str = setting("API_DOCS", "auto")
 
     def __post_init__(self) -> None:
         check_bounds(self)
         object.__setattr__(self, "app_env", self.app_env.lower())
         object.__setattr__(self, "log_level", self.log_level.upper())
+        object.__setattr__(self, "api_docs", self.api_docs.lower())
+        if self.api_docs not in ("auto", "on", "off"):
+            raise ConfigError(f"API_DOCS must be auto, on or off, got {self.api_docs!r}")
         if self.app_env not in ("development", "production"):
             raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
         if self.public_url:
@@ -64,3 +69,8 @@ class AppSettings(EnvSettings):
                     "PUBLIC_URL must be set (e.g. https://app.example.com) when APP_ENV=production and the "
                     "browser sign-in is on: the sign-in's redirect_uri is built from it, not from the Host header"
                 )
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Serve /openapi.json and /docs: on in development, off in production unless API_DOCS=on."""
+        return self.api_docs == "on" or (self.api_docs == "auto" and self.app_env != "production")

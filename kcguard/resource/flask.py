@@ -25,13 +25,32 @@ from .errors import InvalidRequest, InvalidToken, challenge
 from .settings import ResourceSettings
 from .validator import KeycloakTokenValidator, build_validator
 
-__all__ = ["BearerProtector", "current_token", "current_validator", "error_response", "init_app", "require_auth"]
+__all__ = [
+    "BearerProtector",
+    "current_token",
+    "current_validator",
+    "error_response",
+    "init_app",
+    "require_auth",
+    "required_scopes",
+]
 
 #: RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 #: Keycloak tokens are a few KiB; anything far larger is refused before any parsing.
 MAX_TOKEN_LENGTH = 16 * 1024
 EXTENSION = "kcguard.validator"
+#: The attribute ``require_auth`` sets on each view it protects: the scope sets it accepts.
+REQUIRED_SCOPES = "required_scopes"
+
+
+def required_scopes(view: Any) -> list[list[str]] | None:
+    """The scope sets a protected view accepts (any one set, all scopes in it); ``None`` if unprotected.
+
+    ``[[]]`` means a valid token with any scopes; ``[["a", "b"], ["c"]]`` means ``a`` and ``b``, or ``c``.
+    An API description (OpenAPI ``security``) reads this instead of repeating the scopes by hand.
+    """
+    return getattr(view, REQUIRED_SCOPES, None)
 
 
 def init_app(
@@ -92,6 +111,21 @@ class BearerProtector(ResourceProtector):
         token_authenticated.send(self, token=token)
         g.authlib_server_oauth2_token = token
         return token
+
+    def __call__(self, scopes: Any = None, optional: bool = False, **kwargs: Any) -> Any:
+        """Authlib's decorator, which also records the accepted scope sets on the view (``required_scopes``)."""
+        if callable(scopes):
+            return self.__call__()(scopes)
+        groups = [scopes] if isinstance(scopes, str) else list(scopes or [])
+        accepted = [group.split() for group in groups] or [[]]
+        decorator = super().__call__(scopes, optional, **kwargs)
+
+        def record(view: Any) -> Any:
+            protected = decorator(view)
+            setattr(protected, REQUIRED_SCOPES, accepted)
+            return protected
+
+        return record
 
     def raise_error_response(self, error: OAuth2Error) -> None:
         raise HTTPException(response=error_response(error))

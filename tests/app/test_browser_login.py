@@ -1,4 +1,4 @@
-"""The browser sign-in, end to end: headless Chromium, the real Keycloak login page, the running app."""
+"""In a real browser (headless Chromium), end to end: the sign-in with Keycloak's login page, and the API explorer."""
 
 from __future__ import annotations
 
@@ -189,6 +189,65 @@ def test_tampered_state_gets_the_400_page(browser, web_app: LiveServer):
         assert response.status == 400
         assert page.locator("#error-message").inner_text() == (
             "The sign-in response does not match a sign-in started here (state mismatch). Start again."
+        )
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def explorer(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
+    """The app with its explorer, served over HTTP, its origin allowed in test_api_client's web origins."""
+    server = LiveServer(make_app(web_client_id=""))
+    admin = KeycloakAdmin(
+        server_url=keycloak.url,
+        realm_name="myorg",
+        client_id="api_admin",
+        client_secret_key=DEMO_SECRETS["api_admin"],
+        timeout=10,
+    )
+    internal = admin.get_client_id("test_api_client")
+    origins = admin.get_client(internal).get("webOrigins", [])
+    admin.update_client(internal, {"webOrigins": [*origins, server.url]})
+    with server:
+        yield server
+
+
+def test_the_explorer_authorizes_with_client_credentials_and_calls_the_api(browser, explorer: LiveServer):
+    """Swagger UI gets a token from Keycloak's token endpoint (CORS by web origins) and lists the books."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    try:
+        page.goto(f"{explorer.url}/docs")
+        page.wait_for_selector("text=kcguard demo API", timeout=30_000)
+        page.click("button.authorize")
+        form = page.locator(".auth-container", has_text="clientCredentials")
+        form.locator("#client_id_clientCredentials").fill("test_api_client")
+        form.locator("#client_secret_clientCredentials").fill(DEMO_SECRETS["test_api_client"])
+        form.locator("label[for='books.read-clientCredentials-checkbox-keycloak']").click()
+        form.locator("button.authorize").click()
+        form.get_by_text("Authorized", exact=True).wait_for(timeout=30_000)
+        assert form.get_by_role("button", name="Remove authorization").is_visible()
+        page.click("button.close-modal")
+
+        operation = page.locator("#operations-books-listBooks")
+        operation.locator(".opblock-summary").click()
+        operation.locator("button.execute").click()
+        status = operation.locator(".live-responses-table tr.response .response-col_status")
+        status.wait_for(timeout=30_000)
+        assert status.inner_text().strip() == "200"
+        assert "Designing Data-Intensive Applications" in operation.locator(".live-responses-table").inner_text()
+        assert blocked == []
+        # The screenshot shows the answer, not the curl line with the (test-only) token.
+        operation.locator(".curl-command").evaluate("element => element.style.display = 'none'")
+        ARTIFACTS.mkdir(exist_ok=True)
+        answer = operation.locator(".live-responses-table").bounding_box()
+        height = answer["y"] + answer["height"] + 16
+        page.screenshot(
+            path=str(ARTIFACTS / "explorer.png"), full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": height}
         )
     finally:
         context.close()

@@ -75,13 +75,15 @@ def test_unreachable_keycloak_exits_with_its_code(client_env, monkeypatch, capsy
 
 
 def test_api_error_shows_the_api_error_and_exits_with_its_code(client_env, capsys):
-    assert cli.main(["call", "POST", "/api/books", "--data", '{"title": "T", "author": "A"}']) == cli.EXIT_API_ERROR
+    book = '{"title": "T", "author": "A", "num_pages": 1, "cost": 1}'
+    assert cli.main(["call", "POST", "/api/books", "--data", book]) == cli.EXIT_API_ERROR
     err = capsys.readouterr().err
     assert "the API answered 403: insufficient_scope: This request needs the scope(s): books.admin." in err
 
 
 def test_call_with_scopes_adds_a_book(client_env, capsys):
-    args = ["--scope", "books.admin", "call", "POST", "/api/books", "--data", '{"title": "Dune", "author": "Herbert"}']
+    book = '{"title": "Dune", "author": "Herbert", "num_pages": 412, "cost": 9.99}'
+    args = ["--scope", "books.admin", "call", "POST", "/api/books", "--data", book]
     assert cli.main(args) == cli.EXIT_OK
     assert '"title": "Dune"' in capsys.readouterr().out
 
