@@ -251,3 +251,54 @@ def test_the_explorer_authorizes_with_client_credentials_and_calls_the_api(brows
         )
     finally:
         context.close()
+
+
+@pytest.fixture
+def explorer_for_people(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
+    """The app with its explorer; web_app may send the browser back to its Swagger UI redirect page."""
+    server = LiveServer(make_app(web_client_id=""))
+    admin = KeycloakAdmin(
+        server_url=keycloak.url,
+        realm_name="myorg",
+        client_id="api_admin",
+        client_secret_key=DEMO_SECRETS["api_admin"],
+        timeout=10,
+    )
+    internal = admin.get_client_id("web_app")
+    redirects = admin.get_client(internal)["redirectUris"]
+    admin.update_client(internal, {"redirectUris": [*redirects, f"{server.url}/docs/oauth2-redirect.html"]})
+    with server:
+        yield server
+
+
+def test_the_explorer_signs_a_person_in_with_pkce_and_calls_the_api(browser, explorer_for_people: LiveServer):
+    """Authorization code + PKCE through the public client web_app: Keycloak's login page in a popup."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{explorer_for_people.url}/docs")
+        page.wait_for_selector("text=kcguard demo API", timeout=30_000)
+        page.click("button.authorize")
+        form = page.locator(".auth-container", has_text="authorizationCode")
+        form.locator("#client_id_authorizationCode").fill("web_app")
+        form.locator("label[for='books.read-authorizationCode-checkbox-keycloak']").click()
+        with page.expect_popup() as opened:
+            form.locator("button.authorize").click()
+        login = opened.value
+        login.wait_for_selector("#username", timeout=30_000)
+        assert "/protocol/openid-connect/auth" in login.url
+        assert "code_challenge_method=S256" in login.url and "code_challenge=" in login.url
+        login.fill("#username", "alice")
+        login.fill("#password", "demo-only-alice-password")
+        login.click("#kc-login")
+        form.get_by_text("Authorized", exact=True).wait_for(timeout=30_000)
+        page.click("button.close-modal")
+
+        operation = page.locator("#operations-books-listBooks")
+        operation.locator(".opblock-summary").click()
+        operation.locator("button.execute").click()
+        status = operation.locator(".live-responses-table tr.response .response-col_status")
+        status.wait_for(timeout=30_000)
+        assert status.inner_text().strip() == "200"
+    finally:
+        context.close()

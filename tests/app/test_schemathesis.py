@@ -49,10 +49,6 @@ def test_schemathesis_finds_nothing(make_app, get_token, tmp_path):
             "--max-failures",
             "20",
             "--no-color",
-            "--report",
-            "junit",
-            "--report-dir",
-            str(tmp_path / "schemathesis"),
         ]
         result = subprocess.run(
             command, capture_output=True, text=True, timeout=TIME_BUDGET_SECONDS, cwd=tmp_path, check=False
