@@ -123,7 +123,11 @@ SHARED_RESPONSES: dict[str, dict[str, Any]] = {
 
 
 def _path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
-    """The OpenAPI path of a Flask rule and its path parameters (bounds from Werkzeug's converters)."""
+    """The OpenAPI path of a Flask rule and its path parameters (bounds from Werkzeug's converters).
+
+    Werkzeug keeps a bound rule's converters in ``Rule._converters`` only; the
+    drift test (docs/openapi.json) notices if that ever changes.
+    """
     parameters = []
     for name, converter in rule._converters.items():
         schema: dict[str, Any] = {"type": "string"}
