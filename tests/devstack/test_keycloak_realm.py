@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
-from tests.support.keycloak import Keycloak, token_request
+from tests.support.keycloak import DEMO_SECRETS, Keycloak, token_request
 
 pytestmark = pytest.mark.keycloak
 
@@ -74,3 +75,29 @@ def test_the_api_client_has_no_flows_of_its_own(keycloak: Keycloak):
     response = token_request(keycloak, "test_api_resource")
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized_client"
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:50100", "http://127.0.0.1:50100"])
+def test_the_token_endpoint_answers_the_explorers_origin(keycloak: Keycloak, origin: str):
+    """The explorer asks for test_api_client's token from the page: Keycloak allows its web origins (CORS)."""
+    response = _token_request_from(keycloak, origin)
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+
+
+def test_the_token_endpoint_refuses_another_origin(keycloak: Keycloak):
+    """Keycloak does not just leave out the CORS header: it refuses to issue the token (seen on 26.7.3)."""
+    response = _token_request_from(keycloak, "http://127.0.0.1:50101")
+    assert response.status_code == 403
+    assert response.json() == {"error": "Invalid origin"}
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def _token_request_from(keycloak: Keycloak, origin: str) -> requests.Response:
+    return requests.post(
+        keycloak.token_url,
+        data={"grant_type": "client_credentials", "scope": "books.read"},
+        auth=("test_api_client", DEMO_SECRETS["test_api_client"]),
+        headers={"Origin": origin},
+        timeout=10,
+    )
