@@ -188,9 +188,9 @@ def _operation(rule: Rule, view: Any, meta: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
-def _schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
-    """The models' JSON Schemas (OpenAPI 3.1 uses JSON Schema 2020-12 as it is)."""
-    modes = [(model, "validation" if model.__name__.startswith("New") else "serialization") for model in models]
+def _schemas(models: list[type[BaseModel]], bodies: set[type[BaseModel]]) -> dict[str, Any]:
+    """JSON Schemas (2020-12, as OpenAPI 3.1 uses them): bodies as validated, answers as serialized."""
+    modes = [(model, "validation" if model in bodies else "serialization") for model in models]
     _, definitions = models_json_schema(modes, ref_template="#/components/schemas/{model}")
     return definitions.get("$defs", {})
 
@@ -217,7 +217,8 @@ def build_document(app: Flask, issuer: str) -> dict[str, Any]:
             continue
         views.append((rule, view, meta))
         models += [m for m in (meta["body"], *meta["responses"].values()) if isinstance(m, type) and m not in models]
-    for name, schema in sorted(_schemas(models).items()):
+    bodies = {meta["body"] for _, _, meta in views if meta["body"] is not None}
+    for name, schema in sorted(_schemas(models, bodies).items()):
         spec.components.schema(name, component=schema)
     for name, response in SHARED_RESPONSES.items():
         spec.components.response(name, component=response)
