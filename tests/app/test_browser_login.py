@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.keycloak import Keycloak, unavailable
+from tests.support.keycloak import DEMO_SECRETS, Keycloak, unavailable
 from tests.support.live import LiveServer
 from tests.support.realm_admin import RealmAdmin
 
@@ -196,20 +196,18 @@ def test_tampered_state_gets_the_400_page(browser, web_app: LiveServer):
 
 @pytest.fixture
 def explorer(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
-    """The app with its explorer, served over HTTP, its origin allowed in test_api_client's web origins."""
+    """The app with its explorer over HTTP, its origin added to test_api_client's web origins (restored after)."""
     server = LiveServer(make_app(web_client_id=""))
-    admin = KeycloakAdmin(
-        server_url=keycloak.url,
-        realm_name="myorg",
-        client_id="api_admin",
-        client_secret_key=DEMO_SECRETS["api_admin"],
-        timeout=10,
-    )
-    internal = admin.get_client_id("test_api_client")
-    origins = admin.get_client(internal).get("webOrigins", [])
-    admin.update_client(internal, {"webOrigins": [*origins, server.url]})
-    with server:
-        yield server
+    admin = RealmAdmin(keycloak)
+    client = admin.client("test_api_client")
+    original = copy.deepcopy(client)
+    client["webOrigins"] = [*client.get("webOrigins", []), server.url]
+    admin.update_client(client)
+    try:
+        with server:
+            yield server
+    finally:
+        admin.update_client(original)
 
 
 def test_the_explorer_authorizes_with_client_credentials_and_calls_the_api(browser, explorer: LiveServer):
@@ -255,20 +253,18 @@ def test_the_explorer_authorizes_with_client_credentials_and_calls_the_api(brows
 
 @pytest.fixture
 def explorer_for_people(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
-    """The app with its explorer; web_app may send the browser back to its Swagger UI redirect page."""
+    """The app with its explorer; web_app may send the browser back to its Swagger UI redirect page (restored after)."""
     server = LiveServer(make_app(web_client_id=""))
-    admin = KeycloakAdmin(
-        server_url=keycloak.url,
-        realm_name="myorg",
-        client_id="api_admin",
-        client_secret_key=DEMO_SECRETS["api_admin"],
-        timeout=10,
-    )
-    internal = admin.get_client_id("web_app")
-    redirects = admin.get_client(internal)["redirectUris"]
-    admin.update_client(internal, {"redirectUris": [*redirects, f"{server.url}/docs/oauth2-redirect.html"]})
-    with server:
-        yield server
+    admin = RealmAdmin(keycloak)
+    client = admin.client("web_app")
+    original = copy.deepcopy(client)
+    client["redirectUris"] = [*client["redirectUris"], f"{server.url}/docs/oauth2-redirect.html"]
+    admin.update_client(client)
+    try:
+        with server:
+            yield server
+    finally:
+        admin.update_client(original)
 
 
 def test_the_explorer_signs_a_person_in_with_pkce_and_calls_the_api(browser, explorer_for_people: LiveServer):
