@@ -16,6 +16,7 @@ from flask import Flask
 from .. import config
 from ..resource import flask as resource
 from . import api, books, db, errors, explorer, web
+from .openapi import documented
 from .settings import AppSettings
 
 #: Request bodies are small JSON documents; anything larger gets 413 before it is read.
@@ -33,11 +34,17 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
     logging.getLogger("kcguard").setLevel(settings.log_level)
 
     app = Flask(__name__)
-    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, STEP_UP_MAX_AGE=settings.step_up_max_age)
     app.config["DATABASE"] = settings.database or os.path.join(app.instance_path, "kcguard.sqlite")
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
 
-    resource.init_app(app, settings.resource)
+    # Workers that share SECRET_KEY accept each other's DPoP nonces.
+    resource.init_app(app, settings.resource, nonce_secret=resource.nonce_secret_from(settings.secret_key))
+    if settings.resource.resource_metadata:
+        describe = documented(
+            "Who issues tokens for this API (RFC 9728)", tag="discovery", responses={200: api.ResourceMetadata}
+        )
+        describe(app.view_functions["oauth_protected_resource"])
     db.init_app(app, books.create_schema)
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)

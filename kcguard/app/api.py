@@ -10,7 +10,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
@@ -38,6 +38,18 @@ class Caller(Message):
     client_id: str | None
     scopes: list[str]
     realm_roles: list[str]
+
+
+class ResourceMetadata(BaseModel):
+    """OAuth 2.0 Protected Resource Metadata (RFC 9728 section 2)."""
+
+    resource: str
+    authorization_servers: list[str]
+    scopes_supported: list[str]
+    bearer_methods_supported: list[str]
+    dpop_signing_alg_values_supported: list[str] | None = None
+    dpop_bound_access_tokens_required: bool | None = None
+    resource_name: str | None = None
 
 
 class Status(BaseModel):
@@ -96,6 +108,21 @@ def private_scoped() -> ResponseReturnValue:
     return {
         "message": "Hello from a private endpoint! You need to be authenticated and have a scope of "
         "test_api_access to see this.",
+        **caller(current_token._get_current_object()),
+    }
+
+
+def step_up_max_age() -> int:
+    return current_app.config["STEP_UP_MAX_AGE"]
+
+
+@bp.get("/recent-sign-in")
+@documented("A greeting for a recent sign-in (step-up, RFC 9470)", tag="demo", responses={200: Caller})
+@require_auth(max_age=step_up_max_age)
+def recent_sign_in() -> ResponseReturnValue:
+    """Step-up demo (RFC 9470): only for a person who signed in within ``STEP_UP_MAX_AGE`` seconds."""
+    return {
+        "message": f"Hello! You signed in within the last {step_up_max_age()} seconds.",
         **caller(current_token._get_current_object()),
     }
 

@@ -95,10 +95,13 @@ SHARED_RESPONSES: dict[str, dict[str, Any]] = {
         **_json("Error"),
     },
     "Unauthorized": {
-        "description": "No token, or a token that fails validation (``invalid_token``). RFC 6750 section 3.",
+        "description": "No token, a token that fails validation (``invalid_token``), a bad DPoP proof "
+        "(``invalid_dpop_proof``, ``use_dpop_nonce``) or a sign-in too old or weak "
+        "(``insufficient_user_authentication``). RFC 6750 section 3, RFC 9449 section 7, RFC 9470.",
         "headers": {
             "WWW-Authenticate": _challenge_header(
-                'Bearer realm="…", error="invalid_token", error_description="…" (no error without a token).'
+                'Bearer realm="…", error="invalid_token", error_description="…", resource_metadata="…", '
+                'DPoP algs="…", resource_metadata="…" (no error without a token; the error goes to the scheme used).'
             ),
         },
         **_json("Error"),

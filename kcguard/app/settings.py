@@ -46,6 +46,8 @@ class AppSettings(EnvSettings):
     log_level: str = setting("LOG_LEVEL", "INFO")
     #: /openapi.json and the explorer at /docs: auto (on unless APP_ENV=production), on or off.
     api_docs: str = setting("API_DOCS", "auto")
+    #: /api/recent-sign-in (the step-up demo, RFC 9470) needs a sign-in this recent.
+    step_up_max_age: int = setting("STEP_UP_MAX_AGE", 300, minimum=0)
 
     def __post_init__(self) -> None:
         check_bounds(self)

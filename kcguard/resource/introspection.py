@@ -8,6 +8,7 @@ Keycloak, so the answer is cached for a few seconds by the validator.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import requests
 
@@ -35,6 +36,10 @@ class Introspector:
 
     def is_active(self, token: str) -> bool:
         """True when Keycloak says the token is active; raises when it can't say."""
+        return self.introspect(token).get("active") is True
+
+    def introspect(self, token: str) -> dict[str, Any]:
+        """Keycloak's answer (``active``, and for a bound token ``cnf``); raises when it can't say."""
         url = self._metadata.endpoint("introspection_endpoint")
         try:
             response = self._session.post(
@@ -49,7 +54,9 @@ class Introspector:
         if response.status_code != 200:
             raise ProviderUnavailable(f"introspection endpoint answered HTTP {response.status_code}")
         try:
-            active = response.json().get("active")
-        except (ValueError, AttributeError):
-            raise ProviderUnavailable("introspection endpoint did not answer a JSON object") from None
-        return active is True
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise ProviderUnavailable("introspection endpoint did not answer a JSON object")
+        return answer

@@ -7,14 +7,18 @@ itself, or reads the ``OIDC_*`` variables with ``ResourceSettings.from_env()``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..config import ConfigError, EnvSettings, check_bounds, check_url, discovery_url_of, realm_of, setting
+from .dpop import DEFAULT_DPOP_ALGORITHMS, DPoPSettings
 
 #: Algorithms a resource server may sensibly allow; "none" and HMAC are never
 #: accepted because the keys come from a public JWKS (RFC 8725 section 3.1).
 SUPPORTED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+#: OIDC_DPOP: accept DPoP-bound tokens beside Bearer ones, only them, or neither (RFC 9449).
+DPOP_POLICIES = ("allowed", "required", "off")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,14 @@ class ResourceSettings(EnvSettings):
     introspection_client_id: str = setting("OIDC_INTROSPECTION_CLIENT_ID", "test_api_resource")
     introspection_client_secret: str = setting("OIDC_INTROSPECTION_CLIENT_SECRET", "", secret=True)
     introspection_cache_ttl: float = setting("OIDC_INTROSPECTION_CACHE_TTL", 10.0, minimum=0)
+    dpop: str = setting("OIDC_DPOP", "allowed")
+    dpop_algorithms: tuple[str, ...] = setting("OIDC_DPOP_ALGORITHMS", DEFAULT_DPOP_ALGORITHMS)
+    dpop_max_age: float = setting("OIDC_DPOP_MAX_AGE", 60.0, minimum=1)
+    dpop_max_skew: float = setting("OIDC_DPOP_MAX_SKEW", 5.0, minimum=0)
+    dpop_nonces: bool = setting("OIDC_DPOP_NONCES", False)
+    public_url: str = setting("PUBLIC_URL", "", strip_slash=True)
+    resource_metadata: bool = setting("OIDC_RESOURCE_METADATA", True)
+    resource_name: str = setting("RESOURCE_NAME", "kcguard demo API")
 
     def __post_init__(self) -> None:
         check_bounds(self)
@@ -57,6 +69,30 @@ class ResourceSettings(EnvSettings):
             raise ConfigError("OIDC_HTTP_TIMEOUT must be greater than 0")
         if self.introspection and not self.introspection_client_secret:
             raise ConfigError("OIDC_INTROSPECTION=1 needs OIDC_INTROSPECTION_CLIENT_SECRET")
+        object.__setattr__(self, "dpop", self.dpop.lower())
+        if self.dpop not in DPOP_POLICIES:
+            raise ConfigError(f"OIDC_DPOP must be one of {', '.join(DPOP_POLICIES)}, got {self.dpop!r}")
+        try:
+            self.dpop_settings  # noqa: B018 - checks the DPoP values once, at start-up
+        except ValueError as error:
+            raise ConfigError(f"OIDC_DPOP_ALGORITHMS: {error}") from None
+        if self.public_url:
+            check_url("PUBLIC_URL", self.public_url, allow_insecure_http=self.allow_insecure_http)
+            parts = urlsplit(self.public_url)
+            if parts.path.strip("/") or parts.query or parts.fragment:
+                # RFC 9728 section 3.1 puts the metadata at <origin>/.well-known/oauth-protected-resource<path>;
+                # the core serves it at the app's root, so the public URL is an origin.
+                raise ConfigError(f"PUBLIC_URL must be an origin like https://api.example.org, got {self.public_url!r}")
+            object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+    @property
+    def dpop_settings(self) -> DPoPSettings:
+        return DPoPSettings(
+            algorithms=self.dpop_algorithms,
+            max_age=self.dpop_max_age,
+            max_skew=self.dpop_max_skew,
+            nonces=self.dpop_nonces,
+        )
 
     @property
     def realm(self) -> str:

@@ -17,6 +17,18 @@ class AccessToken(dict):
         return frozenset(self.get_scope().split())
 
     @cached_property
+    def jkt(self) -> str | None:
+        """The RFC 7638 thumbprint of the DPoP key the token is bound to (``cnf.jkt``, RFC 9449 section 6)."""
+        cnf = self.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        return jkt if isinstance(jkt, str) and jkt else None
+
+    @property
+    def is_dpop_bound(self) -> bool:
+        """Bound tokens are accepted only with a proof; Keycloak also marks them with ``typ`` "DPoP"."""
+        return self.jkt is not None or self.get("typ") == "DPoP"
+
+    @cached_property
     def realm_roles(self) -> frozenset[str]:
         return _roles(self.get("realm_access"))
 

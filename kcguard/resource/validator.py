@@ -30,7 +30,7 @@ from joserfc.errors import (
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
 from .discovery import ProviderMetadata, ProviderUnavailable
-from .errors import InsufficientScope, InvalidToken, ValidationUnavailable
+from .errors import InsufficientScope, InsufficientUserAuthentication, InvalidToken, ValidationUnavailable
 from .introspection import Introspector
 from .keys import KeyCache
 from .settings import ResourceSettings
@@ -79,15 +79,47 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         token = self._verify(token_string)
         expires_at = float(token["exp"])
         if self._introspector is not None:
-            self._check_active(token_string)
+            self._check_active(token_string, token)
             expires_at = min(expires_at, self._clock() + self._introspection_ttl)
         self._verified.put(digest, token, expires_at)
         return token
 
-    def validate_token(self, token: AccessToken, scopes: list[str] | None, request: Any, **kwargs: Any) -> None:
-        """Scopes: each entry of ``scopes`` is a space-separated set; any one set must be held in full."""
+    def validate_token(
+        self,
+        token: AccessToken,
+        scopes: list[str] | None,
+        request: Any,
+        acr_values: str | list[str] | None = None,
+        max_age: int | Callable[[], int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Scopes: each entry of ``scopes`` is a space-separated set; any one set must be held in full.
+
+        ``acr_values`` and ``max_age`` ask for a sign-in of one of those
+        strengths, no older than ``max_age`` seconds (RFC 9470 section 3);
+        ``max_age`` may be a callable, read per request. Scopes come first:
+        signing in again cannot add a scope.
+        """
         if self.scope_insufficient(token.get_scope(), scopes):
             raise InsufficientScope(list(scopes or []))
+        self.check_authentication(token, acr_values, max_age() if callable(max_age) else max_age)
+
+    def check_authentication(self, token: AccessToken, acr_values: str | list[str] | None, max_age: int | None) -> None:
+        """RFC 9470: refuse a sign-in whose ``acr`` is not listed or whose ``auth_time`` is too old."""
+        wanted = acr_values.split() if isinstance(acr_values, str) else list(acr_values or [])
+        if wanted and token.get("acr") not in wanted:
+            raise InsufficientUserAuthentication("This request needs a stronger sign-in.", wanted, max_age)
+        if max_age is None:
+            return
+        auth_time = token.get("auth_time")
+        if not isinstance(auth_time, int | float) or isinstance(auth_time, bool):
+            raise InsufficientUserAuthentication(
+                "This request needs a sign-in by a person (the token has no auth_time).", wanted, max_age
+            )
+        if self._clock() - auth_time > max_age:
+            raise InsufficientUserAuthentication(
+                f"This request needs a sign-in within the last {max_age} seconds.", wanted, max_age
+            )
 
     def _verify(self, token_string: str) -> AccessToken:
         try:
@@ -107,7 +139,8 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         header_type = decoded.header.get("typ")
         payload_type = claims.get("typ")
         is_at_jwt = isinstance(header_type, str) and header_type.lower() in AT_JWT_TYPES
-        if payload_type != "Bearer" and not (payload_type is None and is_at_jwt):
+        # Keycloak's DPoP-bound tokens say "DPoP"; the protector accepts those only with a valid proof.
+        if payload_type not in ("Bearer", "DPoP") and not (payload_type is None and is_at_jwt):
             raise InvalidToken("The token is not an access token.")
         if not isinstance(claims.get("scope", ""), str):
             raise InvalidToken("Claim 'scope' must be a space-delimited string.")
@@ -132,14 +165,21 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
             raise InvalidToken("The signing key does not fit the token algorithm.")
         return key
 
-    def _check_active(self, token_string: str) -> None:
+    def _check_active(self, token_string: str, token: AccessToken) -> None:
+        """Ask Keycloak; its answer's ``cnf`` is the binding that counts (RFC 7662, RFC 9449 section 6.2)."""
         try:
-            active = self._introspector.is_active(token_string)
+            answer = self._introspector.introspect(token_string)
         except ProviderUnavailable as error:
             logger.warning("introspection failed: %s", error)
             raise ValidationUnavailable(description="Token introspection is unavailable; try again shortly.") from None
-        if not active:
+        if answer.get("active") is not True:
             raise InvalidToken("The token is no longer active.")
+        cnf = answer.get("cnf")
+        if isinstance(cnf, dict) and cnf.get("jkt"):
+            if token.jkt is not None and token.jkt != cnf["jkt"]:
+                raise InvalidToken("The DPoP binding in the token differs from what Keycloak reports.")
+            token["cnf"] = cnf
+            token.__dict__.pop("jkt", None)
 
     def ready(self) -> tuple[bool, str]:
         """Readiness: can private routes answer? Loads the keys if none were loaded yet (rate-limited)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -54,7 +55,13 @@ def web_app(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
 
     The client is changed (redirect URI, back-channel logout URL) as the bootstrap admin and restored after.
     """
-    server = LiveServer(make_app(secret_key="test-only-" + "k" * 40))
+    with serve_web_app(keycloak, make_app) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve_web_app(keycloak: Keycloak, make_app, **overrides) -> Iterator[LiveServer]:
+    server = LiveServer(make_app(secret_key="test-only-" + "k" * 40, **overrides))
     admin = RealmAdmin(keycloak)
     client = admin.client("web_app")
     original = copy.deepcopy(client)
@@ -69,6 +76,15 @@ def web_app(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
             yield server
     finally:
         admin.update_client(original)
+
+
+def sign_in(page) -> None:
+    """Fill Keycloak's login form as alice (a re-authentication shows the username read-only)."""
+    page.wait_for_selector("#password", timeout=30_000)
+    if page.locator("#username").count() and page.locator("#username").is_editable():
+        page.fill("#username", "alice")
+    page.fill("#password", "demo-only-alice-password")
+    page.click("#kc-login")
 
 
 def sign_in_as_alice(page, app_url: str) -> None:
@@ -298,3 +314,30 @@ def test_the_explorer_signs_a_person_in_with_pkce_and_calls_the_api(browser, exp
         assert status.inner_text().strip() == "200"
     finally:
         context.close()
+
+
+def test_a_page_needing_a_recent_sign_in_signs_the_user_in_again(browser, keycloak: Keycloak, make_app):
+    """RFC 9470 step-up: the route needs a sign-in within 5 s; the page goes back to Keycloak with max_age."""
+    with serve_web_app(keycloak, make_app, step_up_max_age=5) as web_app:
+        context = browser.new_context()
+        page = context.new_page()
+        try:
+            page.goto(f"{web_app.url}/recent")
+            sign_in(page)
+            page.wait_for_url(f"{web_app.url}/recent", timeout=30_000)
+            assert page.locator("#api-status").inner_text() == "200"
+
+            page.wait_for_timeout(6_000)  # the behaviour under test: the sign-in grows older than max_age
+            page.goto(f"{web_app.url}/recent")
+            page.wait_for_selector("#password", timeout=30_000)
+            assert "/protocol/openid-connect/auth" in page.url and "max_age=5" in page.url
+            assert "re-authenticate" in page.content()
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "step-up-sign-in.png"), full_page=True)
+            sign_in(page)
+
+            page.wait_for_url(f"{web_app.url}/recent", timeout=30_000)
+            assert page.locator("#api-status").inner_text() == "200"
+            assert '"client_id": "web_app"' in page.locator("#api-body").inner_text()
+        finally:
+            context.close()

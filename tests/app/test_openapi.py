@@ -54,6 +54,8 @@ def test_each_operation_names_the_scopes_its_require_auth_declares(document):
         ("get", "/api/public"): None,
         ("get", "/api/private"): [{"keycloak": []}],
         ("get", "/api/private-scoped"): [{"keycloak": ["test_api_access"]}],
+        ("get", "/api/recent-sign-in"): [{"keycloak": []}],
+        ("get", "/.well-known/oauth-protected-resource"): None,
         ("get", "/api/books"): [{"keycloak": ["books.read"]}],
         ("post", "/api/books"): [{"keycloak": ["books.admin"]}],
         ("get", "/api/books/{book_id}"): [{"keycloak": ["books.read"]}],

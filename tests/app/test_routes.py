@@ -20,7 +20,11 @@ def test_public_route_needs_no_token(api_client):
 def test_private_route_without_a_token_is_401(api_client):
     response = api_client.get("/api/private")
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="myorg"'
+    metadata = "http://localhost/.well-known/oauth-protected-resource"
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer realm="myorg", resource_metadata="{metadata}", '
+        f'DPoP algs="ES256 RS256 PS256 EdDSA", resource_metadata="{metadata}"'
+    )
 
 
 def test_private_route_with_a_real_token_is_200(api_client, get_token):
@@ -40,7 +44,8 @@ def test_private_scoped_route_without_the_scope_is_403(api_client, get_token):
     response = api_client.get("/api/private-scoped", headers=bearer(get_token("test_api_client")))
     assert response.status_code == 403
     assert response.json["error"] == "insufficient_scope"
-    assert response.headers["WWW-Authenticate"].endswith('scope="test_api_access"')
+    assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    assert 'scope="test_api_access", resource_metadata=' in response.headers["WWW-Authenticate"]
 
 
 def test_reporting_client_reads_books(api_client, get_token):
@@ -56,7 +61,7 @@ def test_reporting_client_cannot_add_books(api_client, get_token):
         headers=bearer(get_token("reporting_client", "books.read")),
     )
     assert response.status_code == 403
-    assert response.headers["WWW-Authenticate"].endswith('scope="books.admin"')
+    assert 'scope="books.admin", resource_metadata=' in response.headers["WWW-Authenticate"]
 
 
 def test_the_fakebook_seed_example_is_accepted_verbatim(api_client, get_token):

@@ -247,3 +247,29 @@ def test_session_cookie_is_httponly_lax_and_secure_over_https(
     assert cookie.startswith("__Host-kcguard=" if secure else "kcguard=")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert ("Secure" in cookie) is secure
+
+
+def test_recent_without_a_sign_in_redirects_to_login_and_back(pages):
+    response = pages.get("/recent")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/recent"
+
+
+@pytest.mark.keycloak
+@pytest.mark.parametrize(
+    ("query", "forwarded", "after"),
+    [
+        ("max_age=300&acr_values=gold&next=/recent", {"max_age": ["300"], "acr_values": ["gold"]}, "/recent"),
+        ("max_age=-1&acr_values=%22x%22&next=//evil.example", {}, None),
+    ],
+)
+def test_login_passes_only_well_formed_step_up_parameters_to_keycloak(make_app, query, forwarded, after):
+    from urllib.parse import parse_qs, urlsplit
+
+    client = make_app(secret_key="t" * 40).test_client()
+    response = client.get(f"/login?{query}")
+    assert response.status_code == 302
+    sent = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert {k: v for k, v in sent.items() if k in ("max_age", "acr_values")} == forwarded
+    with client.session_transaction() as session:
+        assert session.get("after_sign_in") == after

@@ -88,5 +88,5 @@ def test_start_up_timeout_shows_the_log_tail_and_stops_the_process(tmp_path, mon
 
 def test_demo_secrets_come_from_the_realm_export():
     secrets = demo.demo_client_secrets()
-    assert set(secrets) == {"test_api_client", "reporting_client", "test_api_resource", "api_admin"}
+    assert set(secrets) == {"test_api_client", "reporting_client", "dpop_client", "test_api_resource", "api_admin"}
     assert all(value.startswith("demo-only-") for value in secrets.values())

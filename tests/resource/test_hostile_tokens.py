@@ -14,6 +14,8 @@ from tests.support.auth import bearer
 from tests.support.hostile import forge, hmac_signed
 from tests.support.local_issuer import LocalIssuer
 
+METADATA = "http://localhost/.well-known/oauth-protected-resource"
+
 
 def call(app, token: str | None = None, header: str | None = None, path: str = "/api/private"):
     headers = {}
@@ -156,8 +158,8 @@ def test_huge_token_is_rejected_before_parsing(local_app, local_issuer: LocalIss
 @pytest.mark.parametrize(
     ("header", "description"),
     [
-        ("Basic dXNlcjpwYXNz", "The Authorization header must use the Bearer scheme."),
-        ("Token abc", "The Authorization header must use the Bearer scheme."),
+        ("Basic dXNlcjpwYXNz", "The Authorization header must use the Bearer or DPoP scheme."),
+        ("Token abc", "The Authorization header must use the Bearer or DPoP scheme."),
         ("Bearer", "The Bearer token is missing."),
         ("Bearer ", "The Bearer token is missing."),
         ("Bearer two tokens", "The Bearer token has characters RFC 6750 does not allow."),
@@ -181,7 +183,10 @@ def test_missing_token_gets_a_challenge_without_error_code(local_app):
     response = call(local_app)
     assert response.status_code == 401
     assert response.json["error"] == "missing_authorization"
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="local"'
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer realm="local", resource_metadata="{METADATA}", '
+        f'DPoP algs="ES256 RS256 PS256 EdDSA", resource_metadata="{METADATA}"'
+    )
 
 
 def test_insufficient_scope_names_the_scope(local_app, local_issuer: LocalIssuer):
@@ -193,7 +198,8 @@ def test_insufficient_scope_names_the_scope(local_app, local_issuer: LocalIssuer
     }
     assert response.headers["WWW-Authenticate"] == (
         'Bearer realm="local", error="insufficient_scope", '
-        'error_description="This request needs the scope(s): test_api_access.", scope="test_api_access"'
+        'error_description="This request needs the scope(s): test_api_access.", scope="test_api_access", '
+        f'resource_metadata="{METADATA}", DPoP algs="ES256 RS256 PS256 EdDSA", resource_metadata="{METADATA}"'
     )
 
 

@@ -43,11 +43,15 @@ def test_example_refuses_a_missing_token_and_a_missing_scope(example, local_issu
     client = example.create_app(ResourceSettings(issuer=local_issuer.issuer)).test_client()
     missing = client.get("/hello")
     assert missing.status_code == 401
-    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="local"'
+    metadata = "http://localhost/.well-known/oauth-protected-resource"
+    assert missing.headers["WWW-Authenticate"] == (
+        f'Bearer realm="local", resource_metadata="{metadata}", '
+        f'DPoP algs="ES256 RS256 PS256 EdDSA", resource_metadata="{metadata}"'
+    )
     unscoped = client.get("/hello", headers=bearer(local_issuer.sign(scope="profile")))
     assert unscoped.status_code == 403
     assert unscoped.json["error"] == "insufficient_scope"
-    assert unscoped.headers["WWW-Authenticate"].endswith('scope="test_api_access"')
+    assert 'scope="test_api_access", resource_metadata=' in unscoped.headers["WWW-Authenticate"]
 
 
 def test_example_reads_its_settings_from_the_environment(example, local_issuer: LocalIssuer, monkeypatch):

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -25,10 +27,10 @@ from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 
 from ...config import LOOPBACK_HOSTS
-from ...resource import challenge
+from ...resource import InsufficientUserAuthentication, challenge
 from ...resource.discovery import ProviderUnavailable
 from ...resource.flask import current_validator
-from ..api import caller
+from ..api import caller, step_up_max_age
 from ..db import get_db
 from . import sessions
 from .backchannel import InvalidLogoutToken, validate_logout_token
@@ -37,6 +39,8 @@ from .oauth import KeycloakClient
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static")
+#: Step-up parameters passed on to Keycloak, when well-formed.
+_ACR_VALUES = re.compile(r"[A-Za-z0-9 _.:/-]{1,200}")
 #: Claims shown on the profile page, in this order, when present.
 PROFILE_CLAIMS = ("name", "preferred_username", "email", "email_verified", "sub", "iss", "aud", "auth_time", "exp")
 #: OAuth 2.0 / OpenID Connect error codes shown by name on the error page; any other text is not shown.
@@ -130,9 +134,20 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/login")
 def login() -> ResponseReturnValue:
+    """Start the sign-in; ``max_age`` and ``acr_values`` (from a step-up refusal) go on to Keycloak."""
     redirect_uri = _external("web.callback")
+    extra: dict[str, str] = {}
+    max_age = request.args.get("max_age", "")
+    if max_age.isdigit() and len(max_age) < 10:
+        extra["max_age"] = max_age
+    acr_values = request.args.get("acr_values", "")
+    if _ACR_VALUES.fullmatch(acr_values):
+        extra["acr_values"] = acr_values
+    after = request.args.get("next", "")
+    if after.startswith("/") and not after.startswith("//") and "\\" not in after:
+        session["after_sign_in"] = after
     try:
-        return _keycloak().authorize_redirect(redirect_uri)
+        return _keycloak().authorize_redirect(redirect_uri, **extra)
     except (requests.RequestException, ProviderUnavailable) as error:
         logger.warning("sign-in could not start: %s", error)
         return _failed(UNREACHABLE, 503)
@@ -163,18 +178,20 @@ def callback() -> ResponseReturnValue:
     sessions.delete(get_db(), session.pop("sid", None))
     sign_in = sessions.SignIn(token["access_token"], token["id_token"], dict(token["userinfo"]))
     session["sid"] = sessions.create(get_db(), sign_in)
-    return redirect(url_for("web.profile"))
+    return redirect(session.pop("after_sign_in", None) or url_for("web.profile"))
 
 
-def _check_access_token(access_token: str) -> tuple[int, dict]:
-    """What ``/api/private`` would answer for the session's access token, asked of the core directly."""
+def _check_access_token(access_token: str, max_age: int | None = None) -> tuple[int, dict, OAuth2Error | None]:
+    """What ``/api/private`` (or, with ``max_age``, ``/api/recent-sign-in``) would answer, asked of the core."""
     validator = current_validator()
     try:
         token = validator.authenticate_token(access_token)
+        if max_age is not None:
+            validator.check_authentication(token, None, max_age)
     except OAuth2Error as error:
         refusal = challenge(error, validator.realm)
-        return refusal.status, refusal.body
-    return 200, caller(token)
+        return refusal.status, refusal.body, error
+    return 200, caller(token), None
 
 
 @bp.get("/profile")
@@ -182,13 +199,45 @@ def profile() -> ResponseReturnValue:
     current = _current()
     if current is None:
         return redirect(url_for("web.login"))
-    api_status, api_body = _check_access_token(current.access_token)
+    api_status, api_body, _ = _check_access_token(current.access_token)
     claims = [(key, current.userinfo[key]) for key in PROFILE_CLAIMS if key in current.userinfo]
     return render_template(
         "profile.html",
         signed_in=True,
         name=_display_name(current.userinfo),
         claims=claims,
+        api_status=api_status,
+        api_body=json.dumps(api_body, indent=2, sort_keys=True),
+    )
+
+
+@bp.get("/recent")
+def recent() -> ResponseReturnValue:
+    """Step-up demo (RFC 9470): a page that needs a recent sign-in signs the user in again.
+
+    When the core refuses the session's token with
+    ``insufficient_user_authentication``, the browser goes back to Keycloak
+    with that refusal's ``max_age`` / ``acr_values`` (Keycloak then asks for
+    the password again) and returns here. One such round trip per refusal,
+    so the page cannot loop.
+    """
+    current = _current()
+    if current is None:
+        return redirect(url_for("web.login", next=url_for("web.recent")))
+    api_status, api_body, error = _check_access_token(current.access_token, step_up_max_age())
+    retried = session.pop("step_up_pending", False)
+    if isinstance(error, InsufficientUserAuthentication) and not retried:
+        session["step_up_pending"] = True
+        params: dict[str, Any] = {"next": url_for("web.recent")}
+        if error.max_age is not None:
+            params["max_age"] = error.max_age
+        if error.acr_values:
+            params["acr_values"] = " ".join(error.acr_values)
+        return redirect(url_for("web.login", **params))
+    return render_template(
+        "recent.html",
+        signed_in=True,
+        name=_display_name(current.userinfo),
         api_status=api_status,
         api_body=json.dumps(api_body, indent=2, sort_keys=True),
     )
