@@ -61,8 +61,8 @@ def _summary(response: requests.Response) -> str:
 def run_default(client: ApiClient) -> int:
     response = client.tokens.get_token_response()
     print(
-        f"Token for {client.settings.client_id}: scope {response.get('scope', '')!r}, "
-        f"expires in {response.get('expires_in')} s"
+        f"{response.get('token_type', 'Bearer')} token for {client.settings.client_id}: "
+        f"scope {response.get('scope', '')!r}, expires in {response.get('expires_in')} s"
     )
     print(f"{'ROUTE':<22}{'STATUS':<8}RESULT")
     worst = EXIT_OK
@@ -112,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scope", default=None, help='space-separated scopes to request, e.g. "books.read" (default: CLIENT_SCOPE)'
     )
+    parser.add_argument(
+        "--dpop", action="store_true", help="ask for DPoP-bound tokens and sign a proof per call (or CLIENT_DPOP=1)"
+    )
+    parser.add_argument(
+        "--from-api",
+        action="store_true",
+        help="find Keycloak from API_URL's /.well-known/oauth-protected-resource (or CLIENT_ISSUER_FROM_API=1)",
+    )
     commands = parser.add_subparsers(dest="command")
     call = commands.add_parser("call", help="call any API path")
     call.add_argument("method", help="GET, POST, ...")
@@ -126,11 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = ClientSettings.from_env(**({} if args.scope is None else {"scope": args.scope}))
+        overrides: dict[str, Any] = {} if args.scope is None else {"scope": args.scope}
+        if args.dpop:
+            overrides["dpop"] = True
+        if args.from_api:
+            overrides["issuer_from_api"] = True
+        settings = ClientSettings.from_env(**overrides)
     except ConfigError as error:
         print(f"client.py: configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    client = ApiClient(settings)
+    try:
+        client = ApiClient(settings)
+    except (OSError, ValueError) as error:
+        print(f"client.py: configuration error: the DPoP key could not be loaded: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         if args.command == "call":
             return run_call(client, args)

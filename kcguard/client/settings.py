@@ -24,6 +24,12 @@ class ClientSettings(EnvSettings):
     timeout: float = setting("CLIENT_TIMEOUT", 10.0, minimum=0)
     expiry_margin: float = setting("TOKEN_EXPIRY_MARGIN", 30.0, minimum=0)
     allow_insecure_http: bool = setting("OIDC_ALLOW_INSECURE_HTTP", False)
+    #: Ask for DPoP-bound tokens and sign a proof per call (RFC 9449).
+    dpop: bool = setting("CLIENT_DPOP", False)
+    #: The DPoP key (a P-256 PEM or JWK file); default: a new key per process.
+    dpop_key_file: str = setting("CLIENT_DPOP_KEY_FILE", "")
+    #: Find the issuer from API_URL's RFC 9728 metadata instead of OIDC_ISSUER.
+    issuer_from_api: bool = setting("CLIENT_ISSUER_FROM_API", False)
 
     def __post_init__(self) -> None:
         check_bounds(self)

@@ -24,7 +24,10 @@ from authlib.integrations.requests_client import OAuth2Session
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from ..resource.discovery import ProviderMetadata, ProviderUnavailable
+from ..config import discovery_url_of
+from ..resource.discovery import ProviderMetadata, ProviderUnavailable, fetch_json
+from ..resource.metadata import WELL_KNOWN_PATH
+from .dpop import DPoPKey
 from .settings import ClientSettings
 
 logger = logging.getLogger(__name__)
@@ -76,10 +79,39 @@ def _with_retries(session: requests.Session, *, retry_statuses: tuple[int, ...])
     return session
 
 
-class TokenClient:
-    """Client-credentials tokens, cached per scope until ``expiry_margin`` before expiry."""
+def issuer_of_api(api_url: str, session: requests.Session, *, timeout: float, allow_insecure_http: bool) -> str:
+    """The authorization server named by the API's RFC 9728 metadata, found from the API's URL alone.
 
-    def __init__(self, settings: ClientSettings, clock: Callable[[], float] = time.monotonic) -> None:
+    RFC 9728 section 3.3: the document's ``resource`` must be the URL it was
+    asked for, or an attacker's document could point the client elsewhere.
+    """
+    url = api_url.rstrip("/") + WELL_KNOWN_PATH
+    try:
+        document = fetch_json(session, url, timeout=timeout, allow_insecure_http=allow_insecure_http)
+    except ProviderUnavailable as error:
+        raise TokenError(f"The API's resource metadata could not be read: {error}") from None
+    if document.get("resource") != api_url.rstrip("/"):
+        raise TokenError(f"The API's resource metadata names resource {document.get('resource')!r}, not {api_url!r}")
+    servers = document.get("authorization_servers")
+    if not isinstance(servers, list) or not servers or not isinstance(servers[0], str):
+        raise TokenError("The API's resource metadata names no authorization server")
+    return servers[0]
+
+
+class TokenClient:
+    """Client-credentials tokens, cached per scope until ``expiry_margin`` before expiry.
+
+    With ``settings.dpop`` the tokens are DPoP-bound (RFC 9449): every token
+    request carries a proof signed by ``dpop_key``, and a ``use_dpop_nonce``
+    answer is retried once with Keycloak's nonce.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        clock: Callable[[], float] = time.monotonic,
+        dpop_key: DPoPKey | None = None,
+    ) -> None:
         self._settings = settings
         self._clock = clock
         keycloak_statuses = (502, 503, 504)
@@ -87,24 +119,47 @@ class TokenClient:
             OAuth2Session(settings.client_id, settings.client_secret, token_endpoint_auth_method=settings.auth_method),
             retry_statuses=keycloak_statuses,
         )
-        self._metadata = ProviderMetadata(
-            _with_retries(requests.Session(), retry_statuses=keycloak_statuses),
-            settings.discovery_url,
-            settings.issuer,
-            timeout=settings.timeout,
-            allow_insecure_http=settings.allow_insecure_http,
-        )
+        self._oauth.hooks["response"].append(self._remember_nonce)
+        self._session = _with_retries(requests.Session(), retry_statuses=keycloak_statuses)
+        self._metadata: ProviderMetadata | None = None
+        self.dpop_key = dpop_key
+        if self.dpop_key is None and settings.dpop:
+            self.dpop_key = DPoPKey.from_file(settings.dpop_key_file) if settings.dpop_key_file else DPoPKey()
+        self._nonce: str | None = None
         self._tokens: dict[str, tuple[str, float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._metadata_lock = threading.Lock()
         #: Token requests sent to Keycloak; lets tests and the benchmark count them.
         self.token_requests = 0
+
+    def _provider_metadata(self) -> ProviderMetadata:
+        """Keycloak's discovery document: from the settings, or found through the API's metadata."""
+        with self._metadata_lock:
+            if self._metadata is None:
+                issuer, discovery_url = self._settings.issuer, self._settings.discovery_url
+                if self._settings.issuer_from_api:
+                    issuer = issuer_of_api(
+                        self._settings.api_url,
+                        self._session,
+                        timeout=self._settings.timeout,
+                        allow_insecure_http=self._settings.allow_insecure_http,
+                    )
+                    discovery_url = discovery_url_of(issuer)
+                self._metadata = ProviderMetadata(
+                    self._session,
+                    discovery_url,
+                    issuer,
+                    timeout=self._settings.timeout,
+                    allow_insecure_http=self._settings.allow_insecure_http,
+                )
+            return self._metadata
 
     @property
     def token_url(self) -> str:
         if self._settings.token_url:
             return self._settings.token_url
         try:
-            return self._metadata.endpoint("token_endpoint")
+            return self._provider_metadata().endpoint("token_endpoint")
         except ProviderUnavailable as error:
             raise KeycloakUnreachable(f"Keycloak discovery failed: {error}") from None
 
@@ -132,12 +187,30 @@ class TokenClient:
                 if cached[0] == token:
                     del self._tokens[key]
 
+    def _remember_nonce(self, response: requests.Response, **kwargs: Any) -> None:
+        """Keycloak may hand out a DPoP nonce on any token response (RFC 9449 section 8)."""
+        if response.headers.get("DPoP-Nonce"):
+            self._nonce = response.headers["DPoP-Nonce"]
+
     def _fetch(self, scope: str) -> dict[str, Any]:
+        token_url = self.token_url
+        for attempt in range(2):
+            try:
+                return self._fetch_once(token_url, scope)
+            except TokenError as error:
+                if error.error != "use_dpop_nonce" or attempt or self.dpop_key is None or not self._nonce:
+                    raise
+                logger.info("Keycloak asked for a DPoP nonce; retrying once with it")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fetch_once(self, token_url: str, scope: str) -> dict[str, Any]:
         self.token_requests += 1
-        extra = {"scope": scope} if scope else {}
+        extra: dict[str, Any] = {"scope": scope} if scope else {}
+        if self.dpop_key is not None:
+            extra["headers"] = {"DPoP": self.dpop_key.proof("POST", token_url, nonce=self._nonce)}
         try:
             response = self._oauth.fetch_token(
-                self.token_url, grant_type="client_credentials", timeout=self._settings.timeout, **extra
+                token_url, grant_type="client_credentials", timeout=self._settings.timeout, **extra
             )
         except OAuthError as error:
             raise self._oauth_error(error.error, error.description or "") from None
@@ -147,6 +220,8 @@ class TokenClient:
             raise KeycloakUnreachable("Keycloak's token endpoint did not answer a JSON object") from None
         if not isinstance(response.get("access_token"), str):
             raise TokenError("Keycloak's token response has no access_token")
+        if self.dpop_key is not None and str(response.get("token_type", "")).lower() != "dpop":
+            raise TokenError("Keycloak answered a Bearer token to a DPoP token request")
         logger.info("fetched a token for %s (scope %r)", self._settings.client_id, response.get("scope", ""))
         return dict(response)
 
@@ -192,18 +267,63 @@ class BearerAuth(requests.auth.AuthBase):
         return new_response
 
 
+class DPoPAuth(BearerAuth):
+    """``Authorization: DPoP <token>`` with a fresh proof per request (RFC 9449 section 7).
+
+    A 401 is retried once: with the API's nonce after ``use_dpop_nonce``,
+    otherwise with a new token; each retry gets a new proof.
+    """
+
+    def __init__(self, tokens: TokenClient, scope: str | None = None) -> None:
+        super().__init__(tokens, scope)
+        if tokens.dpop_key is None:
+            raise ValueError("DPoPAuth needs a TokenClient with a DPoP key")
+        self._key = tokens.dpop_key
+        self._nonce: str | None = None
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self._sign(request, self._tokens.get_token(self._scope))
+        request.register_hook("response", self._retry_on_401)
+        return request
+
+    def _sign(self, request: requests.PreparedRequest, token: str) -> None:
+        request.headers["Authorization"] = f"DPoP {token}"
+        method, url = request.method or "GET", request.url or ""
+        request.headers["DPoP"] = self._key.proof(method, url, access_token=token, nonce=self._nonce)
+
+    def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.headers.get("DPoP-Nonce"):
+            self._nonce = response.headers["DPoP-Nonce"]
+        if response.status_code != 401 or getattr(response.request, "_kcguard_retried", False):
+            return response
+        sent = response.request.headers.get("Authorization", "").removeprefix("DPoP ")
+        if 'error="use_dpop_nonce"' not in response.headers.get("WWW-Authenticate", ""):
+            self._tokens.invalidate(sent)
+        retry = response.request.copy()
+        retry._kcguard_retried = True  # type: ignore[attr-defined]
+        self._sign(retry, self._tokens.get_token(self._scope))
+        response.content  # noqa: B018 - read the body so the connection can be reused
+        response.close()
+        logger.info("the API answered 401; retrying once with a new DPoP proof")
+        new_response = response.connection.send(retry, **kwargs)
+        new_response.history.append(response)
+        new_response.request = retry
+        return new_response
+
+
 class ApiClient:
-    """Calls the API with tokens from ``TokenClient``."""
+    """Calls the API with tokens from ``TokenClient`` (DPoP-bound when ``settings.dpop``)."""
 
     def __init__(self, settings: ClientSettings, tokens: TokenClient | None = None) -> None:
         self.settings = settings
         self.tokens = tokens or TokenClient(settings)
         self._session = _with_retries(requests.Session(), retry_statuses=())
+        self._auth = DPoPAuth if self.tokens.dpop_key is not None else BearerAuth
 
     def request(
         self, method: str, path: str, *, json: Any = None, scope: str | None = None, authenticate: bool = True
     ) -> requests.Response:
         """Send ``method path`` to the API; ``requests.RequestException`` if it cannot be reached."""
         url = self.settings.api_url + "/" + path.lstrip("/")
-        auth = BearerAuth(self.tokens, scope) if authenticate else None
+        auth = self._auth(self.tokens, scope) if authenticate else None
         return self._session.request(method, url, json=json, auth=auth, timeout=self.settings.timeout)
