@@ -30,6 +30,11 @@ def htu_of(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
 class DPoPKey:
     """An ES256 (P-256) key that signs DPoP proofs."""
 
@@ -41,6 +46,7 @@ class DPoPKey:
         self.public_jwk: dict[str, Any] = {k: v for k, v in self._key.as_dict(private=False).items() if k != "kid"}
         #: The RFC 7638 thumbprint Keycloak puts into the token's ``cnf.jkt``.
         self.jkt = self._key.thumbprint()
+        self._nonces: dict[str, str] = {}
 
     @classmethod
     def from_file(cls, path: str | Path) -> DPoPKey:
@@ -53,8 +59,17 @@ class DPoPKey:
             raise ValueError(f"{path} holds no usable EC private key ({type(error).__name__})") from None
         return cls(key)
 
+    def remember_nonce(self, url: str, nonce: str) -> None:
+        """Keep a server's ``DPoP-Nonce`` (RFC 9449 sections 8 and 9) for the next proofs to its origin."""
+        self._nonces[_origin(url)] = nonce
+
     def proof(self, method: str, url: str, *, access_token: str | None = None, nonce: str | None = None) -> str:
-        """A new proof for one request; ``access_token`` adds ``ath`` (left out at the token endpoint)."""
+        """A new proof for one request; ``access_token`` adds ``ath`` (left out at the token endpoint).
+
+        Without ``nonce``, the last nonce the URL's origin handed out is used.
+        """
+        if nonce is None:
+            nonce = self._nonces.get(_origin(url))
         claims: dict[str, Any] = {
             "jti": secrets.token_urlsafe(16),
             "htm": method.upper(),

@@ -125,7 +125,6 @@ class TokenClient:
         self.dpop_key = dpop_key
         if self.dpop_key is None and settings.dpop:
             self.dpop_key = DPoPKey.from_file(settings.dpop_key_file) if settings.dpop_key_file else DPoPKey()
-        self._nonce: str | None = None
         self._tokens: dict[str, tuple[str, float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._metadata_lock = threading.Lock()
@@ -189,8 +188,8 @@ class TokenClient:
 
     def _remember_nonce(self, response: requests.Response, **kwargs: Any) -> None:
         """Keycloak may hand out a DPoP nonce on any token response (RFC 9449 section 8)."""
-        if response.headers.get("DPoP-Nonce"):
-            self._nonce = response.headers["DPoP-Nonce"]
+        if response.headers.get("DPoP-Nonce") and self.dpop_key is not None:
+            self.dpop_key.remember_nonce(response.url, response.headers["DPoP-Nonce"])
 
     def _fetch(self, scope: str) -> dict[str, Any]:
         token_url = self.token_url
@@ -198,7 +197,7 @@ class TokenClient:
             try:
                 return self._fetch_once(token_url, scope)
             except TokenError as error:
-                if error.error != "use_dpop_nonce" or attempt or self.dpop_key is None or not self._nonce:
+                if error.error != "use_dpop_nonce" or attempt or self.dpop_key is None:
                     raise
                 logger.info("Keycloak asked for a DPoP nonce; retrying once with it")
         raise AssertionError("unreachable")  # pragma: no cover
@@ -207,7 +206,7 @@ class TokenClient:
         self.token_requests += 1
         extra: dict[str, Any] = {"scope": scope} if scope else {}
         if self.dpop_key is not None:
-            extra["headers"] = {"DPoP": self.dpop_key.proof("POST", token_url, nonce=self._nonce)}
+            extra["headers"] = {"DPoP": self.dpop_key.proof("POST", token_url)}
         try:
             response = self._oauth.fetch_token(
                 token_url, grant_type="client_credentials", timeout=self._settings.timeout, **extra
@@ -279,7 +278,6 @@ class DPoPAuth(BearerAuth):
         if tokens.dpop_key is None:
             raise ValueError("DPoPAuth needs a TokenClient with a DPoP key")
         self._key = tokens.dpop_key
-        self._nonce: str | None = None
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         self._sign(request, self._tokens.get_token(self._scope))
@@ -289,11 +287,11 @@ class DPoPAuth(BearerAuth):
     def _sign(self, request: requests.PreparedRequest, token: str) -> None:
         request.headers["Authorization"] = f"DPoP {token}"
         method, url = request.method or "GET", request.url or ""
-        request.headers["DPoP"] = self._key.proof(method, url, access_token=token, nonce=self._nonce)
+        request.headers["DPoP"] = self._key.proof(method, url, access_token=token)
 
     def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         if response.headers.get("DPoP-Nonce"):
-            self._nonce = response.headers["DPoP-Nonce"]
+            self._key.remember_nonce(response.url, response.headers["DPoP-Nonce"])
         if response.status_code != 401 or getattr(response.request, "_kcguard_retried", False):
             return response
         sent = response.request.headers.get("Authorization", "").removeprefix("DPoP ")

@@ -159,3 +159,24 @@ def test_the_client_finds_keycloak_from_the_api_url_alone(live_api: LiveServer):
     client = ApiClient(settings)
     assert [client.request("GET", path).status_code for path in ("/api/private", "/api/private-scoped")] == [200, 200]
     assert client.tokens.token_requests == 1
+
+
+def test_the_client_answers_the_api_s_nonce_challenge(keycloak: Keycloak, make_app, caplog):
+    """With OIDC_DPOP_NONCES=1 the first call gets use_dpop_nonce; the client resends once with the nonce."""
+    caplog.set_level("INFO", logger="kcguard.client")
+    with LiveServer(make_app(dpop_nonces=True)) as api:
+        settings = ClientSettings(
+            issuer=keycloak.issuer,
+            discovery_url=keycloak.discovery_url,
+            client_id="dpop_client",
+            client_secret=DEMO_SECRETS["dpop_client"],
+            api_url=api.url,
+            dpop=True,
+        )
+        client = ApiClient(settings)
+        first = client.request("GET", "/api/private")
+        assert first.status_code == 200
+        assert [r.status_code for r in first.history] == [401]
+        assert first.history[0].json()["error"] == "use_dpop_nonce"
+        assert client.request("GET", "/api/private").history == []  # the nonce is reused while valid
+        assert client.tokens.token_requests == 1
