@@ -196,17 +196,15 @@ class BearerProtector(ResourceProtector):
     def validate_request(self, scopes: Any, request: Any, **kwargs: Any) -> Any:
         scheme, token_string = self.parse_request_authorization(request)
         validator = current_validator()
-        token = validator.authenticate_token(token_string)
+        token = validator.authenticate_token(token_string, proof_follows=scheme == "dpop")
         self._check_binding(scheme, token, token_string, request)
         validator.validate_token(token, scopes, request, **kwargs)
         return token
 
     @staticmethod
     def _check_binding(scheme: str, token: Any, token_string: str, request: Any) -> None:
-        """RFC 9449 section 7: a bound token only with its proof, a proof only with a bound token."""
+        """RFC 9449 section 7: a proof only with a bound token (the validator refuses bound Bearer tokens)."""
         if scheme == "bearer":
-            if token.is_dpop_bound:
-                raise InvalidToken("The token is bound to a DPoP key: send it with the DPoP scheme and a DPoP proof.")
             return
         if token.jkt is None:
             raise InvalidToken("The token is not bound to a DPoP key, so it cannot be sent with the DPoP scheme.")

@@ -71,17 +71,24 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
             sub={"essential": True},
         )
 
-    def authenticate_token(self, token_string: str) -> AccessToken:
+    def authenticate_token(self, token_string: str, *, proof_follows: bool = False) -> AccessToken:
+        """The verified claims of ``token_string``, from the cache when it already passed.
+
+        A DPoP-bound token is worth nothing without its proof, so it is
+        refused unless the caller says it checks the proof next
+        (``proof_follows``), as the Flask protector does for the DPoP scheme.
+        """
         digest = token_digest(token_string)
         token = self._verified.get(digest)
-        if token is not None:
-            return token
-        token = self._verify(token_string)
-        expires_at = float(token["exp"])
-        if self._introspector is not None:
-            self._check_active(token_string, token)
-            expires_at = min(expires_at, self._clock() + self._introspection_ttl)
-        self._verified.put(digest, token, expires_at)
+        if token is None:
+            token = self._verify(token_string)
+            expires_at = float(token["exp"])
+            if self._introspector is not None:
+                self._check_active(token_string, token)
+                expires_at = min(expires_at, self._clock() + self._introspection_ttl)
+            self._verified.put(digest, token, expires_at)
+        if token.is_dpop_bound and not proof_follows:
+            raise InvalidToken("The token is bound to a DPoP key: send it with the DPoP scheme and a DPoP proof.")
         return token
 
     def validate_token(

@@ -261,3 +261,16 @@ def test_a_refused_token_is_refused_before_its_proof_is_read(local_app, local_is
     response = send(local_app, token, "garbage")
     assert response.status_code == 401
     assert response.json["error"] == "invalid_token"
+
+
+def test_the_validator_alone_refuses_a_bound_token(local_app, local_issuer, key):
+    """Code that judges a token itself (not through require_auth) cannot skip the proof by accident."""
+    from kcguard.resource import InvalidToken
+    from kcguard.resource.flask import current_validator
+
+    token = bound_token(local_issuer, key)
+    with local_app.app_context():
+        validator = current_validator()
+        with pytest.raises(InvalidToken, match="bound to a DPoP key"):
+            validator.authenticate_token(token)
+        assert validator.authenticate_token(token, proof_follows=True).jkt == key.thumbprint()
