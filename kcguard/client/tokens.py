@@ -269,8 +269,9 @@ class BearerAuth(requests.auth.AuthBase):
 class DPoPAuth(BearerAuth):
     """``Authorization: DPoP <token>`` with a fresh proof per request (RFC 9449 section 7).
 
-    A 401 is retried once: with the API's nonce after ``use_dpop_nonce``,
-    otherwise with a new token; each retry gets a new proof.
+    A 401 is retried once with a new proof: with the API's nonce after
+    ``use_dpop_nonce``, with the same token after ``invalid_dpop_proof``,
+    otherwise with a new token.
     """
 
     def __init__(self, tokens: TokenClient, scope: str | None = None) -> None:
@@ -295,8 +296,9 @@ class DPoPAuth(BearerAuth):
         if response.status_code != 401 or getattr(response.request, "_kcguard_retried", False):
             return response
         sent = response.request.headers.get("Authorization", "").removeprefix("DPoP ")
-        if 'error="use_dpop_nonce"' not in response.headers.get("WWW-Authenticate", ""):
-            self._tokens.invalidate(sent)
+        challenge = response.headers.get("WWW-Authenticate", "")
+        if 'error="use_dpop_nonce"' not in challenge and 'error="invalid_dpop_proof"' not in challenge:
+            self._tokens.invalidate(sent)  # the token itself was refused; a proof problem needs only a new proof
         retry = response.request.copy()
         retry._kcguard_retried = True  # type: ignore[attr-defined]
         self._sign(retry, self._tokens.get_token(self._scope))
