@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -60,6 +61,9 @@ class AppSettings(EnvSettings):
             raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
         if self.public_url:
             object.__setattr__(self, "public_url", check_public_url(self.public_url))
+        if self.public_url != self.resource.public_url and self.public_url:
+            # One PUBLIC_URL: the core's DPoP htu and RFC 9728 resource follow the app's origin.
+            object.__setattr__(self, "resource", dataclasses.replace(self.resource, public_url=self.public_url))
         if self.app_env == "production" and self.web_client_id:
             if weak_secret_key(self.secret_key):
                 raise ConfigError(
