@@ -32,7 +32,7 @@ def call(url: str, method: str, token: str, proof: str | None, scheme: str = "DP
     headers = {"Authorization": f"{scheme} {token}"}
     if proof is not None:
         headers["DPoP"] = proof
-    body = {"title": "Dune", "author": "Herbert"} if method == "POST" else None
+    body = {"title": "Dune", "author": "Herbert", "num_pages": 412, "cost": 9} if method == "POST" else None
     return requests.request(method, url, headers=headers, json=body, timeout=10)
 
 

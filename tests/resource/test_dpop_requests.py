@@ -36,9 +36,8 @@ def send(app, token: str, proofs: list[str] | str | None = None, *, scheme: str 
     headers = [("Authorization", f"{scheme} {token}")]
     proofs = [proofs] if isinstance(proofs, str) else proofs or []
     headers += [("DPoP", proof) for proof in proofs]
-    return app.test_client().open(
-        path or URL.removeprefix(BASE), method=method, headers=headers, json={"title": "t", "author": "a"}
-    )
+    book = {"title": "t", "author": "a", "num_pages": 1, "cost": 1}
+    return app.test_client().open(path or URL.removeprefix(BASE), method=method, headers=headers, json=book)
 
 
 def proof_for(key, token: str, method: str = "GET", url: str = URL, **overrides) -> str:
