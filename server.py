@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from dotenv import load_dotenv
@@ -10,15 +9,17 @@ from flask import Flask
 from werkzeug.serving import WSGIRequestHandler
 
 from kcguard.app import create_app as _create_app
+from kcguard.app.logs import configure_logging
 from kcguard.app.settings import AppSettings
 from kcguard.config import ConfigError
 
 
 def create_app() -> Flask:
-    """Load ``.env`` (real environment variables win) and build the app."""
+    """Load ``.env`` (real environment variables win), set up logging (``LOG_FORMAT``) and build the app."""
     load_dotenv(override=False)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return _create_app()
+    settings = AppSettings.from_env()
+    configure_logging(settings)
+    return _create_app(settings)
 
 
 class PathOnlyLogHandler(WSGIRequestHandler):
@@ -40,7 +41,7 @@ def main() -> int:
     except ConfigError as error:
         print(f"server.py: configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     _create_app(settings).run(
         host=settings.host, port=settings.port, debug=False, threaded=True, request_handler=PathOnlyLogHandler
     )

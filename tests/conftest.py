@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kcguard.app import create_app
-from kcguard.devstack import DevStackError, KeycloakServer, free_port
+from kcguard.devstack import PARTNER_REALM, REALM, DevStackError, KeycloakServer, free_port
 from tests.support.keycloak import (
     DEMO_SECRETS,
     Keycloak,
@@ -56,8 +56,24 @@ def keycloak() -> Iterator[Keycloak]:
 def get_token(keycloak: Keycloak) -> Callable[..., dict[str, Any]]:
     """Client-credentials token response from the real token endpoint (raises on error)."""
 
-    def fetch(client_id: str = "test_api_client", scope: str = "", secret: str | None = None) -> dict[str, Any]:
-        response = token_request(keycloak, client_id, scope, secret)
+    def fetch(
+        client_id: str = "test_api_client", scope: str = "", secret: str | None = None, realm: str = REALM
+    ) -> dict[str, Any]:
+        response = token_request(keycloak, client_id, scope, secret, realm)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return fetch
+
+
+@pytest.fixture(scope="session")
+def partner_token(keycloak: Keycloak) -> Callable[[], dict[str, Any]]:
+    """A token of the second realm's service client (``partner``), whose ``aud`` names the API too."""
+
+    def fetch() -> dict[str, Any]:
+        response = token_request(keycloak, "partner_client", realm=PARTNER_REALM)
+        if response.status_code == 404:
+            unavailable("this Keycloak has no partner realm (import keycloak/partner-realm.json)")
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -14,8 +14,9 @@ from typing import Any
 from flask import Flask
 
 from .. import config
+from ..resource import build_validator
 from ..resource import flask as resource
-from . import api, books, db, errors, explorer, web
+from . import api, books, db, errors, explorer, logs, metrics, web
 from .openapi import documented
 from .settings import AppSettings
 
@@ -38,8 +39,11 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
     app.config["DATABASE"] = settings.database or os.path.join(app.instance_path, "kcguard.sqlite")
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
 
+    logs.init_app(app, settings)
+    observer = metrics.init_app(app, settings)
+    validator = build_validator(settings.resource, observer=observer)
     # Workers that share SECRET_KEY accept each other's DPoP nonces.
-    resource.init_app(app, settings.resource, nonce_secret=resource.nonce_secret_from(settings.secret_key))
+    resource.init_app(app, settings.resource, validator, nonce_secret=resource.nonce_secret_from(settings.secret_key))
     if settings.resource.resource_metadata:
         describe = documented(
             "Who issues tokens for this API (RFC 9728)", tag="discovery", responses={200: api.ResourceMetadata}

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from ..resource import AccessToken
 from ..resource.flask import current_token, current_validator, require_auth
+from ..resource.issuers import IssuerSelector
 from . import books
 from .db import get_db
 from .errors import ApiError, json_error
@@ -191,8 +192,23 @@ def healthz() -> ResponseReturnValue:
     },
 )
 def readyz() -> ResponseReturnValue:
-    """Readiness: signing keys are loaded, so private routes can answer."""
-    ready, problem = current_validator().ready()
-    if ready:
-        return {"status": "ready"}
-    return json_error(503, "not_ready", f"Signing keys are not loaded: {problem}", {"Retry-After": "5"})
+    """Readiness: signing keys are loaded, so private routes can answer; each issuer's own state.
+
+    With several issuers, the API is ready when all are, ``degraded`` (still
+    200: tokens of the ready issuers pass) when some are, and 503 when none is.
+    """
+    validator = current_validator()
+    states = validator.readiness() if isinstance(validator, IssuerSelector) else {validator.issuer: validator.ready()}
+    issuers = [
+        {"issuer": issuer, "ready": ready, **({"problem": problem} if not ready else {})}
+        for issuer, (ready, problem) in states.items()
+    ]
+    ready_count = sum(1 for entry in issuers if entry["ready"])
+    if ready_count == len(issuers):
+        return {"status": "ready", "issuers": issuers}
+    if ready_count:
+        return {"status": "degraded", "issuers": issuers}
+    problems = "; ".join(entry["problem"] for entry in issuers)
+    response = json_error(503, "not_ready", f"Signing keys are not loaded: {problems}", {"Retry-After": "5"})
+    response.set_data(json.dumps({**response.get_json(), "issuers": issuers}))
+    return response

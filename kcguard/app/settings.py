@@ -49,6 +49,12 @@ class AppSettings(EnvSettings):
     api_docs: str = setting("API_DOCS", "auto")
     #: /api/recent-sign-in (the step-up demo, RFC 9470) needs a sign-in this recent.
     step_up_max_age: int = setting("STEP_UP_MAX_AGE", 300, minimum=0)
+    #: ``text`` (one line per record) or ``json`` (one JSON object per line).
+    log_format: str = setting("LOG_FORMAT", "text")
+    #: ``on``: ``GET /metrics`` on the app; ``off``; or a port for a listener of its own on 127.0.0.1.
+    metrics: str = setting("METRICS", "on")
+    #: prometheus-client's multiprocess directory; set it (empty) before a multi-worker server starts.
+    metrics_dir: str = setting("PROMETHEUS_MULTIPROC_DIR", "")
 
     def __post_init__(self) -> None:
         check_bounds(self)
@@ -57,6 +63,12 @@ class AppSettings(EnvSettings):
         object.__setattr__(self, "api_docs", self.api_docs.lower())
         if self.api_docs not in ("auto", "on", "off"):
             raise ConfigError(f"API_DOCS must be auto, on or off, got {self.api_docs!r}")
+        object.__setattr__(self, "log_format", self.log_format.lower())
+        object.__setattr__(self, "metrics", self.metrics.lower())
+        if self.log_format not in ("text", "json"):
+            raise ConfigError(f"LOG_FORMAT must be text or json, got {self.log_format!r}")
+        if self.metrics not in ("on", "off") and not (self.metrics.isdigit() and 0 < int(self.metrics) < 65536):
+            raise ConfigError(f"METRICS must be on, off or a port number, got {self.metrics!r}")
         if self.app_env not in ("development", "production"):
             raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
         if self.public_url:
@@ -80,3 +92,8 @@ class AppSettings(EnvSettings):
     def docs_enabled(self) -> bool:
         """Serve /openapi.json and /docs: on in development, off in production unless API_DOCS=on."""
         return self.api_docs == "on" or (self.api_docs == "auto" and self.app_env != "production")
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port of the separate metrics listener (``METRICS=<port>``), if any."""
+        return int(self.metrics) if self.metrics.isdigit() else None

@@ -12,7 +12,16 @@ from .distribution import KEYCLOAK_VERSION, ensure_distribution
 from .errors import DevStackError
 from .java import JavaRuntime, find_java
 from .processes import free_port, stop_process, wait_http
-from .server import KEYCLOAK_ENVIRONMENT, REALM, REALM_FILE, KeycloakServer
+from .server import (
+    KEYCLOAK_ENVIRONMENT,
+    PARTNER_REALM,
+    PARTNER_REALM_FILE,
+    REALM,
+    REALM_FILE,
+    REALM_FILES,
+    KeycloakServer,
+    import_name,
+)
 
 __all__ = [
     "DEFAULT_API_PORT",
@@ -21,8 +30,11 @@ __all__ = [
     "GUNICORN_ARGS",
     "KEYCLOAK_ENVIRONMENT",
     "KEYCLOAK_VERSION",
+    "PARTNER_REALM",
+    "PARTNER_REALM_FILE",
     "REALM",
     "REALM_FILE",
+    "REALM_FILES",
     "DevStackError",
     "JavaRuntime",
     "KeycloakServer",
@@ -30,6 +42,7 @@ __all__ = [
     "ensure_distribution",
     "find_java",
     "free_port",
+    "import_name",
     "public_url",
     "stop_process",
     "wait_http",

@@ -9,12 +9,13 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from .errors import DevStackError
 from .processes import stop_process, wait_http
-from .server import PROJECT_ROOT, REALM, REALM_FILE, KeycloakServer
+from .server import PARTNER_REALM, PROJECT_ROOT, REALM, REALM_FILE, KeycloakServer
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,14 @@ def demo_client_secrets(realm_file: Path = REALM_FILE) -> dict[str, str]:
     return {client["clientId"]: client["secret"] for client in realm["clients"] if client.get("secret")}
 
 
+def demo_issuers(keycloak: KeycloakServer) -> str:
+    """``OIDC_ISSUERS`` for the demo: both realms, each issuer with its metadata read over 127.0.0.1."""
+    return ",".join(
+        f"{keycloak.hostname}/realms/{realm}||{keycloak.url}/realms/{realm}/.well-known/openid-configuration"
+        for realm in (REALM, PARTNER_REALM)
+    )
+
+
 def public_url(port: int) -> str:
     """Keycloak's public URL in the demo: the hostname tokens name as issuer (as in docker-compose.yml)."""
     return f"http://localhost:{port}"
@@ -49,11 +58,14 @@ def public_url(port: int) -> str:
 def run_demo(args: argparse.Namespace) -> int:
     """Keycloak, then the API under gunicorn, then the client's calls; up until Ctrl-C."""
     api_url = f"http://127.0.0.1:{args.api_port}"
-    with _server_from_args(args) as keycloak:
+    with _server_from_args(args) as keycloak, tempfile.TemporaryDirectory(prefix="kcguard-metrics-") as metrics:
         environment = {
             **os.environ,
             "OIDC_ISSUER": keycloak.issuer,
             "OIDC_DISCOVERY_URL": f"{keycloak.url}/realms/{REALM}/.well-known/openid-configuration",
+            "OIDC_ISSUERS": demo_issuers(keycloak),
+            # prometheus-client's multiprocess mode: an empty directory before gunicorn starts its workers.
+            "PROMETHEUS_MULTIPROC_DIR": metrics,
             "PORT": str(args.api_port),
             "API_URL": api_url,
         }

@@ -1,4 +1,4 @@
-"""One Keycloak dev-mode process on 127.0.0.1 with the realm imported.
+"""One Keycloak dev-mode process on 127.0.0.1 with the realms imported (myorg, and partner as a second tenant).
 
 Each run gets a fresh Keycloak home (scripts, config, a new ``data``
 directory) that links to the cached distribution's libraries, so runs never
@@ -8,6 +8,7 @@ share state and the cache stays pristine.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import secrets
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import requests
@@ -29,6 +31,11 @@ logger = logging.getLogger(__name__)
 REALM = "myorg"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 REALM_FILE = PROJECT_ROOT / "keycloak" / "realm-export.json"
+#: A second realm whose service client's tokens also name the API's audience (several issuers, OIDC_ISSUERS).
+PARTNER_REALM = "partner"
+PARTNER_REALM_FILE = PROJECT_ROOT / "keycloak" / "partner-realm.json"
+#: Every realm file the launcher (and docker-compose.yml) imports.
+REALM_FILES = (REALM_FILE, PARTNER_REALM_FILE)
 ADMIN_USERNAME = "admin"
 #: The environment Keycloak is configured through, here and in docker-compose.yml.
 KEYCLOAK_ENVIRONMENT = (
@@ -46,6 +53,11 @@ KEYCLOAK_ENVIRONMENT = (
 )
 
 
+def import_name(realm_file: Path) -> str:
+    """The file name a realm file gets in ``data/import``: ``<realm>-realm.json``, one per realm."""
+    return f"{json.loads(realm_file.read_text())['realm']}-realm.json"
+
+
 class KeycloakServer:
     """One Keycloak dev-mode process on 127.0.0.1 with the realm imported; a context manager."""
 
@@ -55,7 +67,7 @@ class KeycloakServer:
         http_port: int | None = None,
         management_port: int | None = None,
         hostname: str | None = None,
-        realm_file: Path = REALM_FILE,
+        realm_files: Sequence[Path] = REALM_FILES,
         admin_password: str | None = None,
         db_url: str | None = None,
         db_username: str | None = None,
@@ -66,7 +78,7 @@ class KeycloakServer:
         self.management_port = management_port or free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.hostname = hostname or self.url
-        self.realm_file = realm_file
+        self.realm_files = tuple(realm_files)
         self.admin_username = ADMIN_USERNAME
         self.admin_password = admin_password or secrets.token_urlsafe(18)
         self._database = {"KC_DB": "dev-mem"}
@@ -117,7 +129,8 @@ class KeycloakServer:
         for shared in ("lib/lib", "lib/app", "themes", "providers"):
             (home / shared).symlink_to(dist / shared)
         (home / "data" / "import").mkdir(parents=True)
-        shutil.copy2(self.realm_file, home / "data" / "import" / f"{REALM}-realm.json")
+        for realm_file in self.realm_files:
+            shutil.copy2(realm_file, home / "data" / "import" / import_name(realm_file))
         return home
 
     def start(self) -> None:

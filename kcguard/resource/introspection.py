@@ -8,11 +8,13 @@ Keycloak, so the answer is cached for a few seconds by the validator.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import requests
 
 from .discovery import ProviderMetadata, ProviderUnavailable
+from .events import INTROSPECTION_ACTIVE, INTROSPECTION_FAILED, INTROSPECTION_INACTIVE, NO_OBSERVER, Observer
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,9 @@ class Introspector:
         client_id: str,
         client_secret: str,
         timeout: float,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
+        self._observer = observer
         self._session = session
         self._metadata = metadata
         self._auth = (client_id, client_secret)
@@ -40,6 +44,17 @@ class Introspector:
 
     def introspect(self, token: str) -> dict[str, Any]:
         """Keycloak's answer (``active``, and for a bound token ``cnf``); raises when it can't say."""
+        started = time.monotonic()
+        try:
+            answer = self._ask(token)
+        except ProviderUnavailable:
+            self._observer.introspection(INTROSPECTION_FAILED, time.monotonic() - started)
+            raise
+        result = INTROSPECTION_ACTIVE if answer.get("active") is True else INTROSPECTION_INACTIVE
+        self._observer.introspection(result, time.monotonic() - started)
+        return answer
+
+    def _ask(self, token: str) -> dict[str, Any]:
         url = self._metadata.endpoint("introspection_endpoint")
         try:
             response = self._session.post(

@@ -23,6 +23,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey, import_key
 
 from .discovery import ProviderMetadata, ProviderUnavailable, fetch_json
+from .events import FETCH_FAILED, FETCH_NO_KEYS, FETCH_OK, NO_OBSERVER, Observer
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ class KeyCache:
         timeout: float,
         allow_insecure_http: bool,
         clock: Callable[[], float] = time.monotonic,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
+        self._observer = observer
         self._session = session
         self._metadata = metadata
         self._jwks_url = jwks_url
@@ -130,12 +133,15 @@ class KeyCache:
                     )
                 else:
                     logger.warning("JWKS load (%s) failed: %s", reason, error)
+                self._observer.jwks_fetch(reason, FETCH_FAILED, len(self._keys))
                 return
             if not keys:
                 self._last_error = "JWKS holds no usable signing key"
                 logger.warning("JWKS refresh (%s) found no usable signing key; keeping the previous set", reason)
+                self._observer.jwks_fetch(reason, FETCH_NO_KEYS, len(self._keys))
                 return
             self._keys = keys
             self._loaded_at = now
             self._last_error = ""
             logger.info("loaded %d signing keys (%s)", len(keys), reason)
+            self._observer.jwks_fetch(reason, FETCH_OK, len(keys))

@@ -6,6 +6,7 @@ itself, or reads the ``OIDC_*`` variables with ``ResourceSettings.from_env()``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -48,9 +49,14 @@ class ResourceSettings(EnvSettings):
     public_url: str = setting("PUBLIC_URL", "", strip_slash=True)
     resource_metadata: bool = setting("OIDC_RESOURCE_METADATA", True)
     resource_name: str = setting("RESOURCE_NAME", "kcguard demo API")
+    #: Several issuers (Keycloak realms as tenants), each ``issuer[|audience[|discovery URL]]``;
+    #: when set, the first one replaces ``issuer`` and ``discovery_url`` (the browser sign-in uses it).
+    issuers: tuple[str, ...] = setting("OIDC_ISSUERS", ())
 
     def __post_init__(self) -> None:
         check_bounds(self)
+        if self.issuers:
+            self._take_first_issuer()
         if not self.discovery_url:
             object.__setattr__(self, "discovery_url", discovery_url_of(self.issuer))
         check_url("OIDC_ISSUER", self.issuer, allow_insecure_http=True)
@@ -93,8 +99,48 @@ class ResourceSettings(EnvSettings):
             max_skew=self.dpop_max_skew,
             nonces=self.dpop_nonces,
         )
+        if len(self.issuers) > 1:
+            self.per_issuer()  # each issuer's own checks, at start-up rather than on the first request
+
+    def _take_first_issuer(self) -> None:
+        entries = [parse_issuer_entry(entry) for entry in self.issuers]
+        names = [issuer for issuer, _, _ in entries]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"OIDC_ISSUERS names an issuer twice: {', '.join(names)}")
+        if self.jwks_url and len(entries) > 1:
+            raise ConfigError("OIDC_JWKS_URL works with one issuer only; leave it empty with several OIDC_ISSUERS")
+        issuer, _, discovery_url = entries[0]
+        object.__setattr__(self, "issuer", issuer)
+        object.__setattr__(self, "discovery_url", discovery_url or discovery_url_of(issuer))
+
+    def per_issuer(self) -> list[ResourceSettings]:
+        """One settings object per configured issuer (just ``[self]`` without ``OIDC_ISSUERS``)."""
+        if not self.issuers:
+            return [self]
+        result = []
+        for issuer, audience, discovery_url in map(parse_issuer_entry, self.issuers):
+            result.append(
+                dataclasses.replace(
+                    self,
+                    issuers=(),
+                    issuer=issuer,
+                    audience=audience or self.audience,
+                    discovery_url=discovery_url or discovery_url_of(issuer),
+                )
+            )
+        return result
 
     @property
     def realm(self) -> str:
         """The ``realm`` of the ``WWW-Authenticate`` challenge: Keycloak's realm name."""
         return realm_of(self.issuer)
+
+
+def parse_issuer_entry(entry: str) -> tuple[str, str, str]:
+    """``issuer[|audience[|discovery URL]]`` from ``OIDC_ISSUERS``; empty parts mean the defaults."""
+    parts = [part.strip() for part in entry.split("|")]
+    if len(parts) > 3 or not parts[0]:
+        raise ConfigError(f"OIDC_ISSUERS entries are issuer[|audience[|discovery URL]], got {entry!r}")
+    issuer, audience, discovery_url = [*parts, "", ""][:3]
+    check_url("OIDC_ISSUERS", issuer, allow_insecure_http=True)
+    return issuer.rstrip("/"), audience, discovery_url.rstrip("/")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
 from joserfc import jwt
 from joserfc.errors import (
@@ -31,7 +32,9 @@ from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
 from .discovery import ProviderMetadata, ProviderUnavailable
 from .errors import InsufficientScope, InsufficientUserAuthentication, InvalidToken, ValidationUnavailable
+from .events import CACHE_HIT, INSUFFICIENT_SCOPE, NO_ISSUER, NO_OBSERVER, OK, Observer, outcome_of
 from .introspection import Introspector
+from .issuers import IssuerSelector
 from .keys import KeyCache
 from .settings import ResourceSettings
 from .token_cache import TokenCache, token_digest
@@ -53,8 +56,10 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         keys: KeyCache,
         introspector: Introspector | None = None,
         clock: Callable[[], float] = time.time,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         super().__init__(issuer=settings.issuer, resource_server=settings.audience, realm=settings.realm)
+        self.observer = observer
         self.keys = keys
         self._introspector = introspector
         self._algorithms = settings.algorithms
@@ -77,9 +82,18 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         A DPoP-bound token is worth nothing without its proof, so it is
         refused unless the caller says it checks the proof next
         (``proof_follows``), as the Flask protector does for the DPoP scheme.
+        Each call reports one outcome to the observer.
         """
+        try:
+            return self._authenticate(token_string, proof_follows)
+        except OAuth2Error as error:
+            self.observer.validation(outcome_of(error))
+            raise
+
+    def _authenticate(self, token_string: str, proof_follows: bool) -> AccessToken:
         digest = token_digest(token_string)
         token = self._verified.get(digest)
+        outcome = CACHE_HIT
         if token is None:
             token = self._verify(token_string)
             expires_at = float(token["exp"])
@@ -87,8 +101,11 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
                 self._check_active(token_string, token)
                 expires_at = min(expires_at, self._clock() + self._introspection_ttl)
             self._verified.put(digest, token, expires_at)
+            self.observer.token_cache_size(len(self._verified))
+            outcome = OK
         if token.is_dpop_bound and not proof_follows:
             raise InvalidToken("The token is bound to a DPoP key: send it with the DPoP scheme and a DPoP proof.")
+        self.observer.validation(outcome)
         return token
 
     def validate_token(
@@ -108,6 +125,7 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         signing in again cannot add a scope.
         """
         if self.scope_insufficient(token.get_scope(), scopes):
+            self.observer.validation(INSUFFICIENT_SCOPE)
             raise InsufficientScope(list(scopes or []))
         self.check_authentication(token, acr_values, max_age() if callable(max_age) else max_age)
 
@@ -193,8 +211,20 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         return self.keys.ensure_loaded(), self.keys.last_error
 
 
-def build_validator(settings: ResourceSettings, session: requests.Session | None = None) -> KeycloakTokenValidator:
-    """Wire discovery, the key cache and (when configured) introspection into a validator; no network yet."""
+def build_validator(
+    settings: ResourceSettings, session: requests.Session | None = None, observer: Observer = NO_OBSERVER
+) -> KeycloakTokenValidator:
+    """Wire discovery, the key cache and (when configured) introspection into a validator; no network yet.
+
+    With several issuers configured (``OIDC_ISSUERS``) the answer is an
+    ``IssuerSelector`` holding one such validator per issuer.
+    """
+    each = settings.per_issuer()
+    if len(each) > 1:
+        validators = [build_validator(one, session, observer) for one in each]
+        return IssuerSelector(validators, observer.for_issuer(NO_ISSUER))  # type: ignore[return-value]
+    settings = each[0]
+    observer = observer.for_issuer(settings.issuer)
     session = session or requests.Session()
     session.headers.setdefault("User-Agent", "kcguard-resource")
     metadata = ProviderMetadata(
@@ -212,6 +242,7 @@ def build_validator(settings: ResourceSettings, session: requests.Session | None
         cooldown=settings.jwks_refresh_cooldown,
         timeout=settings.http_timeout,
         allow_insecure_http=settings.allow_insecure_http,
+        observer=observer,
     )
     introspector = None
     if settings.introspection:
@@ -221,5 +252,6 @@ def build_validator(settings: ResourceSettings, session: requests.Session | None
             client_id=settings.introspection_client_id,
             client_secret=settings.introspection_client_secret,
             timeout=settings.http_timeout,
+            observer=observer,
         )
-    return KeycloakTokenValidator(settings, keys, introspector)
+    return KeycloakTokenValidator(settings, keys, introspector, observer=observer)

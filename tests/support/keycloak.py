@@ -11,9 +11,17 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from kcguard.devstack import KEYCLOAK_VERSION, REALM, REALM_FILE, KeycloakServer, demo_client_secrets
+from kcguard.devstack import (
+    KEYCLOAK_VERSION,
+    PARTNER_REALM_FILE,
+    REALM,
+    REALM_FILES,
+    KeycloakServer,
+    demo_client_secrets,
+)
 
-DEMO_SECRETS = demo_client_secrets()
+#: Every demo client secret of both realms (client ids are distinct across them).
+DEMO_SECRETS = {**demo_client_secrets(), **demo_client_secrets(PARTNER_REALM_FILE)}
 
 
 def unavailable(reason: str) -> None:
@@ -45,16 +53,27 @@ class Keycloak:
     def token_url(self) -> str:
         return f"{self.realm_url}/protocol/openid-connect/token"
 
+    def issuer_of(self, realm: str) -> str:
+        """The ``iss`` of another realm's tokens on this Keycloak."""
+        return self.issuer.rsplit("/realms/", 1)[0] + f"/realms/{realm}"
+
+    def discovery_url_of(self, realm: str) -> str:
+        return f"{self.url}/realms/{realm}/.well-known/openid-configuration"
+
 
 def token_request(
-    keycloak: Keycloak | KeycloakServer, client_id: str, scope: str = "", secret: str | None = None
+    keycloak: Keycloak | KeycloakServer,
+    client_id: str,
+    scope: str = "",
+    secret: str | None = None,
+    realm: str = REALM,
 ) -> requests.Response:
-    """A client-credentials request to the realm's token endpoint; the demo secret unless ``secret`` is given."""
+    """A client-credentials request to ``realm``'s token endpoint; the demo secret unless ``secret`` is given."""
     data = {"grant_type": "client_credentials"}
     if scope:
         data["scope"] = scope
     auth = (client_id, DEMO_SECRETS[client_id] if secret is None else secret)
-    token_url = f"{keycloak.url}/realms/{REALM}/protocol/openid-connect/token"
+    token_url = f"{keycloak.url}/realms/{realm}/protocol/openid-connect/token"
     return requests.post(token_url, data=data, auth=auth, timeout=10)
 
 
@@ -99,7 +118,8 @@ def from_testcontainers() -> Iterator[Keycloak]:
     from testcontainers.community.keycloak import KeycloakContainer
 
     container = KeycloakContainer(f"quay.io/keycloak/keycloak:{KEYCLOAK_VERSION}", password=uuid.uuid4().hex)
-    container.with_realm_import_file(str(REALM_FILE))
+    for realm_file in REALM_FILES:
+        container.with_realm_import_file(str(realm_file))
     with container:
         url = container.get_url().rstrip("/")
         issuer = requests.get(f"{url}/realms/{REALM}/.well-known/openid-configuration", timeout=10).json()["issuer"]

@@ -33,6 +33,8 @@ class LocalIssuer:
         self.issuer = f"http://127.0.0.1:{port}/realms/local"
         self.keys: list[RSAKey] = [_first_key()]
         self.jwks_fetches = 0
+        #: Every request this issuer answered (discovery, keys, anything else).
+        self.requests = 0
         self.down = False
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -83,6 +85,7 @@ class LocalIssuer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                issuer.requests += 1
                 if self.path.endswith("/certs"):
                     issuer.jwks_fetches += 1
                 document = issuer._documents().get(self.path)
