@@ -6,6 +6,7 @@ from .demo import (
     DEFAULT_MANAGEMENT_PORT,
     GUNICORN_ARGS,
     demo_client_secrets,
+    demo_issuers,
     public_url,
 )
 from .distribution import KEYCLOAK_VERSION, ensure_distribution
@@ -39,6 +40,7 @@ __all__ = [
     "JavaRuntime",
     "KeycloakServer",
     "demo_client_secrets",
+    "demo_issuers",
     "ensure_distribution",
     "find_java",
     "free_port",

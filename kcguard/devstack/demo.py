@@ -42,10 +42,10 @@ def demo_client_secrets(realm_file: Path = REALM_FILE) -> dict[str, str]:
     return {client["clientId"]: client["secret"] for client in realm["clients"] if client.get("secret")}
 
 
-def demo_issuers(keycloak: KeycloakServer) -> str:
-    """``OIDC_ISSUERS`` for the demo: both realms, each issuer with its metadata read over 127.0.0.1."""
+def demo_issuers(public: str, internal: str) -> str:
+    """``OIDC_ISSUERS`` for the demo's two realms: issuers under ``public``, metadata read from ``internal``."""
     return ",".join(
-        f"{keycloak.hostname}/realms/{realm}||{keycloak.url}/realms/{realm}/.well-known/openid-configuration"
+        f"{public}/realms/{realm}||{internal}/realms/{realm}/.well-known/openid-configuration"
         for realm in (REALM, PARTNER_REALM)
     )
 
@@ -63,7 +63,7 @@ def run_demo(args: argparse.Namespace) -> int:
             **os.environ,
             "OIDC_ISSUER": keycloak.issuer,
             "OIDC_DISCOVERY_URL": f"{keycloak.url}/realms/{REALM}/.well-known/openid-configuration",
-            "OIDC_ISSUERS": demo_issuers(keycloak),
+            "OIDC_ISSUERS": demo_issuers(keycloak.hostname, keycloak.url),
             # prometheus-client's multiprocess mode: an empty directory before gunicorn starts its workers.
             "PROMETHEUS_MULTIPROC_DIR": metrics,
             "PORT": str(args.api_port),

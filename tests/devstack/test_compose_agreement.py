@@ -38,13 +38,16 @@ def test_keycloak_image_is_the_launchers_version(compose):
     assert compose["services"]["keycloak"]["image"] == f"quay.io/keycloak/keycloak:{devstack.KEYCLOAK_VERSION}"
 
 
-def test_keycloak_imports_the_same_realm_file(compose):
+def test_keycloak_imports_the_same_realm_files(compose):
     keycloak = compose["services"]["keycloak"]
     assert keycloak["command"] == ["start-dev", "--import-realm"]
-    source, target, mode = keycloak["volumes"][0].split(":")
-    assert (ROOT / source).resolve() == devstack.REALM_FILE
-    assert target == f"/opt/keycloak/data/import/{devstack.REALM}-realm.json"
-    assert mode == "ro"
+    mounts = [volume.split(":") for volume in keycloak["volumes"]]
+    assert [(ROOT / source).resolve() for source, _, _ in mounts] == list(devstack.REALM_FILES)
+    assert [target for _, target, _ in mounts] == [
+        f"/opt/keycloak/data/import/{devstack.import_name(path)}" for path in devstack.REALM_FILES
+    ]
+    assert [target.rsplit("/", 1)[1] for _, target, _ in mounts] == ["myorg-realm.json", "partner-realm.json"]
+    assert {mode for _, _, mode in mounts} == {"ro"}
 
 
 def test_keycloak_environment_names_are_the_launchers(compose):
@@ -82,12 +85,27 @@ def test_bootstrap_admin_comes_from_the_env_file(compose, env_example):
 def test_api_and_client_agree_on_the_issuer(compose):
     issuer = f"{devstack.public_url(devstack.DEFAULT_HTTP_PORT)}/realms/{devstack.REALM}"
     assert issuer == AppSettings().resource.issuer == ClientSettings.__dataclass_fields__["issuer"].default
-    for service in ("api", "client"):
-        environment = compose["services"][service]["environment"]
-        assert environment["OIDC_ISSUER"] == issuer
-        assert environment["OIDC_DISCOVERY_URL"] == (
-            f"http://keycloak:{devstack.DEFAULT_HTTP_PORT}/realms/{devstack.REALM}/.well-known/openid-configuration"
-        )
+    environment = compose["services"]["client"]["environment"]
+    assert environment["OIDC_ISSUER"] == issuer
+    assert environment["OIDC_DISCOVERY_URL"] == (
+        f"http://keycloak:{devstack.DEFAULT_HTTP_PORT}/realms/{devstack.REALM}/.well-known/openid-configuration"
+    )
+    api = ResourceSettings.from_env(compose["services"]["api"]["environment"])
+    assert (api.issuer, api.discovery_url) == (issuer, environment["OIDC_DISCOVERY_URL"])
+
+
+def test_api_accepts_both_realms_like_the_launchers_demo(compose):
+    internal = f"http://keycloak:{devstack.DEFAULT_HTTP_PORT}"
+    expected = devstack.demo_issuers(devstack.public_url(devstack.DEFAULT_HTTP_PORT), internal)
+    settings = ResourceSettings.from_env(compose["services"]["api"]["environment"])
+    assert settings.issuers == tuple(expected.split(","))
+    assert [one.realm for one in settings.per_issuer()] == ["myorg", "partner"]
+
+
+def test_api_workers_share_metrics_through_an_empty_directory(compose):
+    api = compose["services"]["api"]
+    directory = api["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert api["tmpfs"] == [f"{directory}:mode=1777"]
 
 
 def test_api_port_and_dependencies(compose):
