@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import time
+from wsgiref.simple_server import WSGIServer
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -28,6 +29,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
 
+from ..config import ConfigError
 from ..resource.events import NO_OBSERVER, Observer
 from ..resource.metrics import PrometheusObserver, exposition, multiprocess_registry
 from .settings import AppSettings
@@ -35,6 +37,8 @@ from .settings import AppSettings
 logger = logging.getLogger(__name__)
 
 EXTENSION = "kcguard.metrics"
+#: Where the app keeps its own metrics listener (``METRICS=<port>``), when this process won the port.
+LISTENER = "kcguard.metrics_listener"
 #: Methods that get their own label value; any other becomes OTHER, so a caller cannot grow the label set.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Request latency buckets, from 1 ms (a cached token) to 10 s (a slow Keycloak).
@@ -69,6 +73,8 @@ def init_app(app: Flask, settings: AppSettings) -> Observer:
     """Count the app's requests and serve the metrics as ``METRICS`` says; the observer for the core."""
     if settings.metrics == "off":
         return NO_OBSERVER
+    if settings.metrics_dir and not os.path.isdir(settings.metrics_dir):
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing directory, got {settings.metrics_dir!r}")
     disable_created_metrics()  # the *_created series double the output and answer nothing asked here
     registry = CollectorRegistry()
     observer = PrometheusObserver(registry)
@@ -98,17 +104,18 @@ def init_app(app: Flask, settings: AppSettings) -> Observer:
             return Response(exposition(scraped), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     else:
-        serve_elsewhere(settings.metrics_port, scraped)
+        app.extensions[LISTENER] = serve_elsewhere(settings.metrics_port, scraped)
     return observer
 
 
-def serve_elsewhere(port: int, registry: CollectorRegistry) -> None:
+def serve_elsewhere(port: int, registry: CollectorRegistry) -> WSGIServer | None:
     """The metrics on 127.0.0.1:``port`` in a thread of this process, unless another worker has the port."""
     try:
-        start_http_server(port, addr="127.0.0.1", registry=registry)
+        server, _ = start_http_server(port, addr="127.0.0.1", registry=registry)
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise
         logger.info("metrics listener on 127.0.0.1:%d is served by another worker", port)
-        return
+        return None
     logger.info("metrics listener on 127.0.0.1:%d (pid %d)", port, os.getpid())
+    return server
