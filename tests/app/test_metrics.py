@@ -111,7 +111,8 @@ def test_exact_counts_under_two_gunicorn_workers(local_issuer: LocalIssuer, tmp_
     """Good, expired, wrongly signed and unknown-kid tokens, each counted once, the two workers' counts summed.
 
     A half-sent request holds one sync worker (connections are accepted in
-    order, so it is the first one taken), and the other serves the sequence; the held request then finishes with a good token. Both
+    order, so it is the first one taken), and the other serves the
+    sequence; the held request then finishes with a good token. Both
     workers have counted, and every scrape, whichever worker answers it,
     shows the sum.
     """
