@@ -82,7 +82,8 @@ def init_app(app: Flask, settings: AppSettings) -> Observer:
     scraped = multiprocess_registry(settings.metrics_dir) if settings.metrics_dir else registry
     app.extensions[EXTENSION] = registry
     if settings.metrics_dir:
-        atexit.register(prometheus_multiprocess.mark_process_dead, os.getpid(), settings.metrics_dir)
+        # At the exit of whichever process serves (a forked worker, even when the app was built before the fork).
+        atexit.register(lambda: prometheus_multiprocess.mark_process_dead(os.getpid(), settings.metrics_dir))
 
     @app.before_request
     def _start_clock() -> None:

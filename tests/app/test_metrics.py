@@ -170,6 +170,7 @@ def test_exact_counts_under_two_gunicorn_workers(local_issuer: LocalIssuer, tmp_
     for later in scrapes[1:]:
         assert value(later, VALIDATIONS, issuer=issuer) == value(after, VALIDATIONS, issuer=issuer)
         assert value(later, REQUESTS, route="/api/private") == value(after, REQUESTS, route="/api/private")
+    assert list(directory.glob("gauge_live*")) == []  # each worker marked its live gauges dead on exit
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     private = [line for line in lines if line.get("route") == "/api/private"]
     assert len(private) == 14

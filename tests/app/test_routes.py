@@ -214,10 +214,10 @@ def test_books_need_a_token(api_client):
     assert api_client.post("/api/books", json=seed).status_code == 401
 
 
-def test_readiness_loads_the_realm_keys(api_client):
+def test_readiness_loads_the_realm_keys(api_client, keycloak):
     response = api_client.get("/readyz")
     assert response.status_code == 200
-    assert response.json == {"status": "ready"}
+    assert response.json == {"status": "ready", "issuers": [{"issuer": keycloak.issuer, "ready": True}]}
 
 
 def test_unknown_route_and_method_are_json(api_client):
