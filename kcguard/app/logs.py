@@ -11,9 +11,9 @@ route template only, since ``/callback``'s query carries the sign-in code.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from contextvars import ContextVar
 
 from flask import Flask, Response, g, request
@@ -79,7 +79,7 @@ def init_app(app: Flask, settings: AppSettings) -> None:
     @app.before_request
     def _start() -> None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = given if SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        g.request_id = given if SAFE_REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
         g.request_id_token = request_id.set(g.request_id)
         g.request_started = time.perf_counter()
 

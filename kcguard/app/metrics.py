@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import time
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from flask import Flask, Response, g, request
@@ -41,6 +42,8 @@ EXTENSION = "kcguard.metrics"
 LISTENER = "kcguard.metrics_listener"
 #: Methods that get their own label value; any other becomes OTHER, so a caller cannot grow the label set.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: At most this many label sets are remembered (methods are bounded above, routes and statuses by the app).
+MAX_LABEL_SETS = 1024
 #: Request latency buckets, from 1 ms (a cached token) to 10 s (a slow Keycloak).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -63,10 +66,19 @@ class RequestMetrics:
             buckets=LATENCY_BUCKETS,
         )
 
+        #: Label children by (method, route, status): made once, since prometheus-client's labels() takes a lock.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     def record(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in METHODS else "OTHER"
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            label = method if method in METHODS else "OTHER"
+            children = (self.requests.labels(label, route, str(status)), self.latency.labels(label, route))
+            if len(self._children) < MAX_LABEL_SETS:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 def init_app(app: Flask, settings: AppSettings) -> Observer:

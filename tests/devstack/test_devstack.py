@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from kcguard.devstack import DevStackError, KeycloakServer, demo, distribution
+from kcguard.devstack import (
+    PARTNER_REALM_FILE,
+    REALM_FILE,
+    REALM_FILES,
+    DevStackError,
+    KeycloakServer,
+    demo,
+    distribution,
+    import_name,
+)
 from kcguard.devstack import java as jre
 
 
@@ -90,3 +99,9 @@ def test_demo_secrets_come_from_the_realm_export():
     secrets = demo.demo_client_secrets()
     assert set(secrets) == {"test_api_client", "reporting_client", "dpop_client", "test_api_resource", "api_admin"}
     assert all(value.startswith("demo-only-") for value in secrets.values())
+
+
+def test_the_launcher_imports_both_realm_files_each_under_its_realms_name():
+    assert KeycloakServer().realm_files == (REALM_FILE, PARTNER_REALM_FILE)
+    assert [import_name(path) for path in REALM_FILES] == ["myorg-realm.json", "partner-realm.json"]
+    assert demo.demo_client_secrets(PARTNER_REALM_FILE) == {"partner_client": "demo-only-partner-client-secret"}

@@ -101,3 +101,14 @@ def _token_request_from(keycloak: Keycloak, origin: str) -> requests.Response:
         headers={"Origin": origin},
         timeout=10,
     )
+
+
+def test_the_partner_realms_tokens_name_the_api_and_their_own_issuer(keycloak: Keycloak, partner_token):
+    from kcguard.client.cli import decode_claims
+
+    claims = decode_claims(partner_token()["access_token"])
+    assert claims["iss"] == keycloak.issuer_of("partner") != keycloak.issuer
+    assert "test_api_resource" in claims["aud"]
+    assert claims["typ"] == "Bearer"
+    assert claims["azp"] == "partner_client"
+    assert isinstance(claims["sub"], str) and claims["sub"]
