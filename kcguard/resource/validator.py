@@ -213,7 +213,7 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
 
 def build_validator(
     settings: ResourceSettings, session: requests.Session | None = None, observer: Observer = NO_OBSERVER
-) -> KeycloakTokenValidator:
+) -> KeycloakTokenValidator | IssuerSelector:
     """Wire discovery, the key cache and (when configured) introspection into a validator; no network yet.
 
     With several issuers configured (``OIDC_ISSUERS``) the answer is an
@@ -222,7 +222,7 @@ def build_validator(
     each = settings.per_issuer()
     if len(each) > 1:
         validators = [build_validator(one, session, observer) for one in each]
-        return IssuerSelector(validators, observer.for_issuer(NO_ISSUER))  # type: ignore[return-value]
+        return IssuerSelector(validators, observer.for_issuer(NO_ISSUER))
     settings = each[0]
     observer = observer.for_issuer(settings.issuer)
     session = session or requests.Session()
