@@ -92,4 +92,5 @@ def test_readyz_is_degraded_while_one_issuer_is_down(make_app, keycloak: Keycloa
 def test_the_browser_sign_in_stays_with_the_first_issuer(make_app, both_realms, keycloak: Keycloak):
     app = make_app(issuers=both_realms)
     assert app.config["SETTINGS"].resource.issuer == keycloak.issuer_of("myorg")
-    assert app.extensions["kcguard.oauth"].keycloak._server_metadata_url == keycloak.discovery_url_of("myorg")
+    provider = app.extensions["kcguard.oauth"].keycloak.provider
+    assert (provider._url, provider._issuer) == (keycloak.discovery_url_of("myorg"), keycloak.issuer_of("myorg"))
