@@ -175,3 +175,28 @@ def test_exact_counts_under_two_gunicorn_workers(local_issuer: LocalIssuer, tmp_
     private = [line for line in lines if line.get("route") == "/api/private"]
     assert len(private) == 14
     assert len({line["process"] for line in private}) == 2
+
+
+def test_exact_counts_under_two_granian_workers(local_issuer: LocalIssuer, tmp_path):
+    """The same multiprocess directory works for granian (skipped unless it is installed)."""
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    environment = {
+        "OIDC_ISSUER": local_issuer.issuer,
+        "DATABASE": str(tmp_path / "db.sqlite"),
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+        "LOG_FORMAT": "json",
+    }
+    now = int(time.time())
+    with production_server(environment, tmp_path / "granian.log", server="granian") as url:
+        before = parse(requests.get(f"{url}/metrics", timeout=5).text)
+        for token in [local_issuer.sign() for _ in range(6)]:
+            assert requests.get(f"{url}/api/private", headers=bearer(token), timeout=5).status_code == 200
+        for token in [local_issuer.sign(exp=now - 120, iat=now - 420) for _ in range(3)]:
+            assert requests.get(f"{url}/api/private", headers=bearer(token), timeout=5).status_code == 401
+        scrapes = [parse(requests.get(f"{url}/metrics", timeout=5).text) for _ in range(4)]
+    for after in scrapes:
+        assert delta(before, after, VALIDATIONS, outcome="ok") == 6
+        assert delta(before, after, VALIDATIONS, outcome="expired") == 3
+        assert delta(before, after, REQUESTS, route="/api/private", status="200") == 6
+    assert len(list(directory.glob("counter_*.db"))) == 2

@@ -1,24 +1,40 @@
-"""The API under the production server (gunicorn, two workers, the launcher's arguments), for whole-run tests."""
+"""The API under a production server (gunicorn with the launcher's arguments, or granian), for whole-run tests."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+import pytest
 
 from kcguard.devstack import GUNICORN_ARGS, free_port, stop_process, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: granian's WSGI mode with two workers, as it would replace gunicorn (it is not a pinned dependency).
+GRANIAN_ARGS = ("--interface", "wsgi", "--workers", "2", "--factory", "server:create_app")
+
+
+def command_for(server: str, port: int) -> list[str]:
+    if server == "granian":
+        granian = shutil.which("granian", path=str(Path(sys.executable).parent))
+        if granian is None:
+            pytest.skip("granian is not installed")
+        return [granian, "--host", "127.0.0.1", "--port", str(port), *GRANIAN_ARGS]
+    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN_ARGS]
+
+
 @contextlib.contextmanager
-def production_server(environment: Mapping[str, str], log_path: Path) -> Iterator[str]:
+def production_server(environment: Mapping[str, str], log_path: Path, server: str = "gunicorn") -> Iterator[str]:
     """Serve ``server:create_app()`` on 127.0.0.1 with ``environment`` added; yield its URL, log into ``log_path``."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *GUNICORN_ARGS]
+    command = command_for(server, port)
     env = {**os.environ, "SECRET_KEY": "test-only-" + "k" * 40, **environment, "PORT": str(port)}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
