@@ -153,5 +153,5 @@ def multiprocess_registry(multiprocess_dir: str) -> CollectorRegistry:
 
 
 def exposition(registry: CollectorRegistry) -> bytes:
-    """The text exposition format (``text/plain; version=0.0.4``) of ``registry``."""
+    """The text exposition format of ``registry`` (served as prometheus-client's ``CONTENT_TYPE_LATEST``)."""
     return generate_latest(registry)
