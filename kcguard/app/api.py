@@ -53,10 +53,19 @@ class ResourceMetadata(BaseModel):
     resource_name: str | None = None
 
 
+class IssuerReadiness(BaseModel):
+    """One configured issuer: are its signing keys loaded, and if not, why."""
+
+    issuer: str
+    ready: bool
+    problem: str | None = None
+
+
 class Status(BaseModel):
-    """The service's state."""
+    """The service's state; readiness lists each configured issuer."""
 
     status: str
+    issuers: list[IssuerReadiness] | None = None
 
 
 _GET_BOOK_LINK = {"GetBook": {"operationId": "getBook", "parameters": {"book_id": "$response.body#/id"}}}
@@ -185,7 +194,7 @@ def healthz() -> ResponseReturnValue:
     responses={
         200: Status,
         503: {
-            "description": "Signing keys are not loaded (``not_ready``).",
+            "description": "No issuer's signing keys are loaded (``not_ready``); the body also lists the issuers.",
             "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}}},
             "content": {"application/json": {"schema": "Error"}},
         },

@@ -33,6 +33,7 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from ..config import ConfigError
 from ..resource.events import NO_OBSERVER, Observer
 from ..resource.metrics import PrometheusObserver, exposition, multiprocess_registry
+from .openapi import documented
 from .settings import AppSettings
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,16 @@ def init_app(app: Flask, settings: AppSettings) -> Observer:
     if settings.metrics_port is None:
 
         @app.get("/metrics")
+        @documented(
+            "Prometheus metrics (text exposition format); no token needed",
+            tag="health",
+            responses={
+                200: {
+                    "description": "Counters, gauges and histograms of requests, token checks and signing keys.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        )
         def metrics() -> Response:
             return Response(exposition(scraped), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
