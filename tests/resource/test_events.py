@@ -181,3 +181,11 @@ def test_an_unreadable_token_is_malformed_before_any_issuer_is_chosen(
             validator.authenticate_token(token)
     assert recorder.outcomes() == ["malformed"] * 3
     assert local_issuer.requests == second_issuer.requests == 0
+
+
+def test_a_dpop_bound_token_sent_as_bearer_is_reported_as_needing_its_proof(local_issuer: LocalIssuer):
+    recorder = Recorder()
+    validator = validator_for(local_issuer, recorder)
+    with pytest.raises(InvalidToken, match="bound to a DPoP key"):
+        validator.authenticate_token(local_issuer.sign(typ="DPoP", cnf={"jkt": "A" * 43}))
+    assert recorder.outcomes() == ["dpop_required"]
