@@ -31,6 +31,9 @@ def check_public_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 @dataclass(frozen=True)
 class AppSettings(EnvSettings):
     """Everything ``create_app`` needs; token validation's part is ``resource``."""
@@ -59,6 +62,10 @@ class AppSettings(EnvSettings):
             raise ConfigError(f"API_DOCS must be auto, on or off, got {self.api_docs!r}")
         if self.app_env not in ("development", "production"):
             raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.app_env == "production":
+            self._check_production_transport()
         if self.public_url:
             object.__setattr__(self, "public_url", check_public_url(self.public_url))
         if self.public_url != self.resource.public_url and self.public_url:
@@ -80,3 +87,19 @@ class AppSettings(EnvSettings):
     def docs_enabled(self) -> bool:
         """Serve /openapi.json and /docs: on in development, off in production unless API_DOCS=on."""
         return self.api_docs == "on" or (self.api_docs == "auto" and self.app_env != "production")
+
+    def _check_production_transport(self) -> None:
+        """In production, tokens and keys never travel over plain http except on loopback.
+
+        ``OIDC_ALLOW_INSECURE_HTTP=1`` exists for the compose network; a
+        production deployment that needs it is trusting every hop between
+        the API and Keycloak, so it is refused rather than warned about.
+        """
+        if self.resource.allow_insecure_http:
+            raise ConfigError("OIDC_ALLOW_INSECURE_HTTP=1 is refused when APP_ENV=production: use https")
+        parts = urlsplit(self.resource.issuer)
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"OIDC_ISSUER uses plain http on a non-loopback host ({parts.hostname}) "
+                "and APP_ENV=production: use https"
+            )

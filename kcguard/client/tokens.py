@@ -145,7 +145,6 @@ class TokenClient:
                     )
                     discovery_url = discovery_url_of(issuer)
                 self._metadata = ProviderMetadata(
-                    self._session,
                     discovery_url,
                     issuer,
                     timeout=self._settings.timeout,
@@ -209,7 +208,12 @@ class TokenClient:
             extra["headers"] = {"DPoP": self.dpop_key.proof("POST", token_url)}
         try:
             response = self._oauth.fetch_token(
-                token_url, grant_type="client_credentials", timeout=self._settings.timeout, **extra
+                token_url,
+                grant_type="client_credentials",
+                timeout=self._settings.timeout,
+                # A redirect would carry the client's secret to a URL nobody checked.
+                allow_redirects=False,
+                **extra,
             )
         except OAuthError as error:
             raise self._oauth_error(error.error, error.description or "") from None

@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import (
     BadSignatureError,
     ClaimError,
@@ -61,6 +60,7 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         self._clock = clock
         self._introspection_ttl = settings.introspection_cache_ttl
         self._verified: TokenCache[AccessToken] = TokenCache(settings.token_cache_size, clock)
+        keys.on_removed(self._verified.drop_kids)
         self._claims = jwt.JWTClaimsRegistry(
             now=lambda: int(self._clock()),
             leeway=settings.leeway,
@@ -78,15 +78,17 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         refused unless the caller says it checks the proof next
         (``proof_follows``), as the Flask protector does for the DPoP scheme.
         """
+        self.keys.check_usable()
         digest = token_digest(token_string)
         token = self._verified.get(digest)
         if token is None:
             token = self._verify(token_string)
             expires_at = float(token["exp"])
             if self._introspector is not None:
-                self._check_active(token_string, token)
+                self._check_active(token_string, token, expires_at)
                 expires_at = min(expires_at, self._clock() + self._introspection_ttl)
-            self._verified.put(digest, token, expires_at)
+            kid = jws.extract_compact(token_string.encode("ascii")).headers()["kid"]
+            self._verified.put(digest, token, expires_at, kid=kid)
         if token.is_dpop_bound and not proof_follows:
             raise InvalidToken("The token is bound to a DPoP key: send it with the DPoP scheme and a DPoP proof.")
         return token
@@ -172,10 +174,10 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
             raise InvalidToken("The signing key does not fit the token algorithm.")
         return key
 
-    def _check_active(self, token_string: str, token: AccessToken) -> None:
+    def _check_active(self, token_string: str, token: AccessToken, expires_at: float) -> None:
         """Ask Keycloak; its answer's ``cnf`` is the binding that counts (RFC 7662, RFC 9449 section 6.2)."""
         try:
-            answer = self._introspector.introspect(token_string)
+            answer = self._introspector.introspect(token_string, expires_at)
         except ProviderUnavailable as error:
             logger.warning("introspection failed: %s", error)
             raise ValidationUnavailable(description="Token introspection is unavailable; try again shortly.") from None
@@ -193,33 +195,33 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         return self.keys.ensure_loaded(), self.keys.last_error
 
 
-def build_validator(settings: ResourceSettings, session: requests.Session | None = None) -> KeycloakTokenValidator:
+def build_validator(settings: ResourceSettings) -> KeycloakTokenValidator:
     """Wire discovery, the key cache and (when configured) introspection into a validator; no network yet."""
-    session = session or requests.Session()
-    session.headers.setdefault("User-Agent", "kcguard-resource")
     metadata = ProviderMetadata(
-        session,
         settings.discovery_url,
         settings.issuer,
         timeout=settings.http_timeout,
         allow_insecure_http=settings.allow_insecure_http,
     )
     keys = KeyCache(
-        session,
         metadata,
         jwks_url=settings.jwks_url,
         ttl=settings.jwks_cache_ttl,
         cooldown=settings.jwks_refresh_cooldown,
         timeout=settings.http_timeout,
         allow_insecure_http=settings.allow_insecure_http,
+        wait=settings.key_fetch_wait,
+        max_staleness=settings.jwks_max_staleness,
+        burst=settings.jwks_refetch_burst,
     )
     introspector = None
     if settings.introspection:
         introspector = Introspector(
-            session,
             metadata,
             client_id=settings.introspection_client_id,
             client_secret=settings.introspection_client_secret,
             timeout=settings.http_timeout,
+            allow_insecure_http=settings.allow_insecure_http,
+            inactive_cache_size=settings.token_cache_size,
         )
     return KeycloakTokenValidator(settings, keys, introspector)

@@ -2,7 +2,8 @@
 
 Keycloak never signs an ``alg: none`` token or one with a forged ``kid``; this
 issuer does, so the validator's refusals can be shown one by one. It also
-counts JWKS fetches and can play dead, for rotation and outage tests.
+counts JWKS fetches and can play dead (``down``: 503) or hang (``hang``:
+accept the connection and never answer), for rotation and outage tests.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class LocalIssuer:
         self.keys: list[RSAKey] = [_first_key()]
         self.jwks_fetches = 0
         self.down = False
+        self.hang = False
+        self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -85,6 +88,10 @@ class LocalIssuer:
             def do_GET(self) -> None:
                 if self.path.endswith("/certs"):
                     issuer.jwks_fetches += 1
+                if issuer.hang:
+                    issuer._released.wait(120)  # bounded: __exit__ releases it
+                    self.close_connection = True
+                    return
                 document = issuer._documents().get(self.path)
                 if issuer.down or document is None:
                     self.send_response(503 if issuer.down else 404)
@@ -106,6 +113,7 @@ class LocalIssuer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
