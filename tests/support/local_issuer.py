@@ -36,6 +36,8 @@ class LocalIssuer:
         self.jwks_fetches = 0
         self.down = False
         self.hang = False
+        #: Merged into the discovery document (e.g. a hostile introspection_endpoint).
+        self.metadata: dict[str, Any] = {}
         self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -77,6 +79,7 @@ class LocalIssuer:
                 "token_endpoint": f"{base}/protocol/openid-connect/token",
                 "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
                 "end_session_endpoint": f"{base}/protocol/openid-connect/logout",
+                **self.metadata,
             },
             "/realms/local/protocol/openid-connect/certs": {"keys": [k.as_dict(private=False) for k in self.keys]},
         }
