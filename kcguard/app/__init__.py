@@ -16,10 +16,11 @@ from flask import Flask
 from .. import config
 from ..resource import flask as resource
 from . import api, books, db, errors, explorer, web
+from .bodies import JSONProvider, limit_chunked_bodies
 from .openapi import documented
 from .settings import AppSettings
 
-#: Request bodies are small JSON documents; anything larger gets 413 before it is read.
+#: Request bodies are small JSON documents; anything larger gets 413, chunked or not.
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -34,6 +35,8 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
     logging.getLogger("kcguard").setLevel(settings.log_level)
 
     app = Flask(__name__)
+    app.json = JSONProvider(app)
+    app.wsgi_app = limit_chunked_bodies(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign]
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, STEP_UP_MAX_AGE=settings.step_up_max_age)
     app.config["DATABASE"] = settings.database or os.path.join(app.instance_path, "kcguard.sqlite")
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
