@@ -217,11 +217,11 @@ class KeyCache:
                 self._last_error = ""
             self._inflight = None
         if error:
-            done.set()
             if self._keys:
                 logger.warning("JWKS refresh (%s) failed, keeping %d cached keys: %s", reason, len(self._keys), error)
             else:
                 logger.warning("JWKS load (%s) failed: %s", reason, error)
+            done.set()
             return
         logger.info("loaded %d signing keys (%s)", len(keys), reason)
         try:
