@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import requests
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 
@@ -49,8 +48,6 @@ def init_app(app: Flask, settings: AppSettings) -> None:
             "and are not shared between workers"
         )
     resource = settings.resource
-    http = requests.Session()
-    http.headers["User-Agent"] = "kcguard-web"
     oauth = KeycloakOAuth(app)
     keycloak = oauth.register(
         "keycloak",
@@ -62,7 +59,6 @@ def init_app(app: Flask, settings: AppSettings) -> None:
         },
     )
     keycloak.provider = ProviderMetadata(
-        http,
         resource.discovery_url,
         resource.issuer,
         timeout=resource.http_timeout,
