@@ -16,7 +16,7 @@ from flask import Flask
 from .. import config
 from ..resource import flask as resource
 from . import api, books, db, errors, explorer, web
-from .bodies import JSONProvider, limit_chunked_bodies
+from .bodies import limit_chunked_bodies
 from .openapi import documented
 from .settings import AppSettings
 
@@ -35,7 +35,6 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
     logging.getLogger("kcguard").setLevel(settings.log_level)
 
     app = Flask(__name__)
-    app.json = JSONProvider(app)
     app.wsgi_app = limit_chunked_bodies(app.wsgi_app, MAX_BODY_BYTES)  # type: ignore[method-assign]
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, STEP_UP_MAX_AGE=settings.step_up_max_age)
     app.config["DATABASE"] = settings.database or os.path.join(app.instance_path, "kcguard.sqlite")

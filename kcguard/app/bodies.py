@@ -1,12 +1,10 @@
-"""Request bodies: one size limit however the body is framed, and JSON too deep to parse is bad JSON.
+"""Request bodies: one size limit however the body is framed.
 
 Flask enforces ``MAX_CONTENT_LENGTH`` against the ``Content-Length``
 header; a chunked body has none, and Werkzeug then silently cuts it at the
 limit, so an oversized chunked body reached the route truncated and was
 answered 400. ``limit_chunked_bodies`` reads such a body up to one byte over
-the limit first, so both framings get the same 413. Python's JSON parser
-raises ``RecursionError`` (not ``ValueError``) on deeply nested input;
-``JSONProvider`` turns it into the ``ValueError`` Flask expects of bad JSON.
+the limit first, so both framings get the same 413.
 """
 
 from __future__ import annotations
@@ -14,18 +12,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable
 from typing import Any
-
-from flask.json.provider import DefaultJSONProvider
-
-
-class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, with input nested too deeply for the parser counted as invalid JSON."""
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        try:
-            return super().loads(s, **kwargs)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
 
 
 def limit_chunked_bodies(wsgi_app: Callable[..., Iterable[bytes]], max_bytes: int) -> Callable[..., Iterable[bytes]]:

@@ -20,7 +20,7 @@ from tests.support.local_issuer import LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 64 * 1024
-BOOK = json.dumps({"title": "Chunked", "author": "A. Writer"}).encode()
+BOOK = json.dumps({"title": "Chunked", "author": "A. Writer", "num_pages": 10, "cost": 1.5}).encode()
 
 
 def admin_headers(issuer: LocalIssuer) -> dict[str, str]:
@@ -48,7 +48,7 @@ def test_deeply_nested_json_is_400_not_500(local_issuer: LocalIssuer, make_local
     assert response.status_code == 400
     assert response.json == {
         "error": "invalid_request",
-        "error_description": "The body must be JSON (Content-Type: application/json).",
+        "error_description": "The body is not valid JSON.",
     }
 
 
