@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from .discovery import ProviderMetadata, ProviderUnavailable
+from .discovery import ProviderMetadata
 from .fetch import request_json
 from .token_cache import TokenCache, token_digest
 
