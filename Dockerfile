@@ -4,7 +4,7 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY kcguard ./kcguard
-RUN pip install --no-cache-dir ".[app,client]" \
+RUN pip install --no-cache-dir ".[app,postgres,client]" \
     && useradd --system --uid 10001 app \
     && mkdir /data && chown app /data
 COPY server.py client.py ./

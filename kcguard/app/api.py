@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ..resource import AccessToken
 from ..resource.flask import current_token, current_validator, require_auth
 from . import books
-from .db import get_db
+from .db import DatabaseUnavailable, get_db
 from .errors import ApiError, json_error
 from .openapi import documented
 
@@ -191,8 +191,15 @@ def healthz() -> ResponseReturnValue:
     },
 )
 def readyz() -> ResponseReturnValue:
-    """Readiness: signing keys are loaded, so private routes can answer."""
+    """Readiness: signing keys are loaded and the database answers (its schema created), so routes can answer.
+
+    A replica's first readiness probe is what creates the schema, as the replica starts.
+    """
     ready, problem = current_validator().ready()
-    if ready:
-        return {"status": "ready"}
-    return json_error(503, "not_ready", f"Signing keys are not loaded: {problem}", {"Retry-After": "5"})
+    if not ready:
+        return json_error(503, "not_ready", f"Signing keys are not loaded: {problem}", {"Retry-After": "5"})
+    try:
+        get_db()
+    except DatabaseUnavailable:
+        return json_error(503, "not_ready", "The database is unavailable.", {"Retry-After": "5"})
+    return {"status": "ready"}

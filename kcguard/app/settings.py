@@ -42,6 +42,9 @@ class AppSettings(EnvSettings):
     host: str = setting("HOST", "127.0.0.1")
     port: int = setting("PORT", 50100, minimum=1, maximum=65535)
     database: str = setting("DATABASE", "")
+    #: PostgreSQL (``postgresql://user:password@host:5432/db``) instead of the SQLite file, for replicas.
+    database_url: str = setting("DATABASE_URL", "", secret=True)
+    database_pool_size: int = setting("DATABASE_POOL_SIZE", 5, minimum=1, maximum=100)
     web_client_id: str = setting("WEB_CLIENT_ID", "web_app", empty_is_value=True)
     app_env: str = setting("APP_ENV", "development")
     secret_key: str = setting("SECRET_KEY", "", secret=True)
@@ -60,6 +63,9 @@ class AppSettings(EnvSettings):
         object.__setattr__(self, "api_docs", self.api_docs.lower())
         if self.api_docs not in ("auto", "on", "off"):
             raise ConfigError(f"API_DOCS must be auto, on or off, got {self.api_docs!r}")
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            # The value is not repeated: it may hold a password.
+            raise ConfigError("DATABASE_URL must be a postgresql:// URL (or empty for the SQLite file DATABASE)")
         if self.app_env not in ("development", "production"):
             raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
         if self.log_level not in LOG_LEVELS:

@@ -1,5 +1,6 @@
 """The development stack without Docker: Java, the Keycloak distribution, Keycloak processes, the demo."""
 
+from .cluster import KeycloakCluster
 from .demo import (
     DEFAULT_API_PORT,
     DEFAULT_HTTP_PORT,
@@ -11,6 +12,7 @@ from .demo import (
 from .distribution import KEYCLOAK_VERSION, ensure_distribution
 from .errors import DevStackError
 from .java import JavaRuntime, find_java
+from .postgres import PostgresServer
 from .processes import free_port, stop_process, wait_http
 from .server import KEYCLOAK_ENVIRONMENT, REALM, REALM_FILE, KeycloakServer
 
@@ -25,7 +27,9 @@ __all__ = [
     "REALM_FILE",
     "DevStackError",
     "JavaRuntime",
+    "KeycloakCluster",
     "KeycloakServer",
+    "PostgresServer",
     "demo_client_secrets",
     "ensure_distribution",
     "find_java",

@@ -12,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from .cluster import KeycloakCluster
 from .errors import DevStackError
+from .postgres import PostgresServer
 from .processes import stop_process, wait_http
 from .server import PROJECT_ROOT, REALM, REALM_FILE, KeycloakServer
 
@@ -108,5 +110,55 @@ def run_keycloak(args: argparse.Namespace) -> int:
         )
         with contextlib.suppress(KeyboardInterrupt):
             while keycloak._process is not None and keycloak._process.poll() is None:
+                time.sleep(1)
+    return 0
+
+
+def run_cluster(args: argparse.Namespace) -> int:
+    """Two (``--nodes``) clustered Keycloak nodes on one PostgreSQL; up until Ctrl-C.
+
+    The database is ``KC_DB_URL`` (with ``KC_DB_USERNAME``/``KC_DB_PASSWORD``) when set, otherwise a
+    throwaway PostgreSQL started here from Debian's package. Node ``i`` listens on ``--port + i`` and
+    ``--management-port + i``; every node issues tokens as ``http://localhost:<--port>``.
+    """
+    with contextlib.ExitStack() as stack:
+        db_url = os.environ.get("KC_DB_URL") or ""
+        username = os.environ.get("KC_DB_USERNAME") or "keycloak"
+        password = os.environ.get("KC_DB_PASSWORD") or ""
+        if not db_url:
+            postgres = stack.enter_context(PostgresServer())
+            password = password or "keycloak"
+            postgres.create_database("keycloak", username, password)
+            db_url = postgres.jdbc_url("keycloak")
+        cluster = KeycloakCluster(
+            db_url=db_url,
+            db_username=username,
+            db_password=password,
+            nodes=args.nodes,
+            hostname=public_url(args.port),
+            http_ports=[args.port + index for index in range(args.nodes)],
+            management_ports=[args.management_port + index for index in range(args.nodes)],
+            admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
+        )
+        stack.enter_context(cluster)
+        for index, node in enumerate(cluster.nodes, 1):
+            logger.info(
+                "Node %d: %s (management %d, cluster port %d, %d MiB, pid %d)",
+                index,
+                node.url,
+                node.management_port,
+                node.cluster_port,
+                (node.rss_bytes or 0) // 2**20,
+                node.pid,
+            )
+        logger.info(
+            "Keycloak cluster is up in %.0f s (issuer %s; admin %r / %s). Ctrl-C stops it.",
+            cluster.startup_seconds or 0,
+            cluster.issuer,
+            cluster.nodes[0].admin_username,
+            cluster.nodes[0].admin_password,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            while cluster.running() and all(node._process.poll() is None for node in cluster.running()):
                 time.sleep(1)
     return 0
