@@ -35,6 +35,7 @@ class KeycloakCluster:
         management_ports: list[int] | None = None,
         admin_password: str | None = None,
         join_timeout: float = 120.0,
+        startup_timeout: float = 360.0,
     ) -> None:
         if nodes < 1:
             raise DevStackError("a cluster needs at least one node")
@@ -49,6 +50,7 @@ class KeycloakCluster:
             db_username=db_username,
             db_password=db_password,
             cluster_port=free_port(),
+            startup_timeout=startup_timeout,
         )
         self.nodes = [first] + [
             KeycloakServer(
@@ -61,6 +63,7 @@ class KeycloakCluster:
                 db_password=db_password,
                 cluster_port=free_port(),
                 import_realm=False,
+                startup_timeout=startup_timeout,
             )
             for index in range(1, nodes)
         ]

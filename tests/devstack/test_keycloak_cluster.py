@@ -83,7 +83,9 @@ def test_token_revoked_at_node_1_is_inactive_at_node_2(keycloak_cluster: Keycloa
     node1, node2 = _node(keycloak_cluster, 1), _node(keycloak_cluster, 2)
     token = token_request(node1, "test_api_client").json()["access_token"]
     secret = DEMO_SECRETS["test_api_resource"]
-    api = _api_reading(node2, tmp_path, introspection=True, introspection_client_secret=secret)
+    api = _api_reading(
+        node2, tmp_path, introspection=True, introspection_client_secret=secret, introspection_cache_ttl=0.0
+    )
     assert _introspect(node2, token)["active"] is True
     assert api.get("/api/private", headers=bearer(token)).status_code == 200
 
