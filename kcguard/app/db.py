@@ -146,20 +146,34 @@ class PostgresConnection:
     dialect = "postgresql"
 
     def __init__(self, connection: Any) -> None:
+        import psycopg
+
         self.raw = connection
+        self._lost = psycopg.OperationalError
+
+    @contextlib.contextmanager
+    def _unavailable_when_lost(self) -> Iterator[None]:
+        """A connection lost mid-request is the same 503 as one never made."""
+        try:
+            yield
+        except self._lost as error:
+            logger.warning("PostgreSQL unavailable: %s", error)
+            raise DatabaseUnavailable("The database is unavailable right now.") from None
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
-        return self.raw.execute(to_postgres(sql), parameters)
+        with self._unavailable_when_lost():
+            return self.raw.execute(to_postgres(sql), parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Any:
-        cursor = self.raw.cursor()
-        cursor.executemany(to_postgres(sql), parameters)
-        return cursor
+        with self._unavailable_when_lost():
+            cursor = self.raw.cursor()
+            cursor.executemany(to_postgres(sql), parameters)
+            return cursor
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """A transaction holding the app's write lock (released at commit or rollback)."""
-        with self.raw.transaction():
+        with self._unavailable_when_lost(), self.raw.transaction():
             self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield
 
@@ -221,6 +235,9 @@ class _PostgresDatabase(_Database):
             max_size=pool_size,
             open=False,
             timeout=POOL_TIMEOUT,
+            # A connection is checked as it is handed out, so one closed by a PostgreSQL restart or
+            # failover is replaced instead of failing a request (one short round trip per request).
+            check=ConnectionPool.check_connection,
             kwargs={"autocommit": True, "row_factory": _row_factory},
             name="kcguard",
         )

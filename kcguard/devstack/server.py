@@ -1,4 +1,4 @@
-"""One Keycloak dev-mode process on 127.0.0.1 with the realm imported.
+"""One Keycloak process on 127.0.0.1 with the realm imported: dev mode, or a clustered node.
 
 Each run gets a fresh Keycloak home (scripts, config, a new ``data``
 directory) that links to the cached distribution's libraries, so runs never
@@ -45,6 +45,8 @@ KEYCLOAK_ENVIRONMENT = (
     "KC_DB_URL",
     "KC_DB_USERNAME",
     "KC_DB_PASSWORD",
+    "KC_METRICS_ENABLED",
+    "KC_CACHE",
 )
 #: Build-time options of the clustered (production-mode) server image, built once and cached.
 CLUSTER_BUILD_OPTIONS = {"KC_DB": "postgres", "KC_HEALTH_ENABLED": "true", "KC_METRICS_ENABLED": "true"}
@@ -112,7 +114,11 @@ def cluster_server_image(timeout: float = 600.0) -> Path:
 
 
 class KeycloakServer:
-    """One Keycloak dev-mode process on 127.0.0.1 with the realm imported; a context manager."""
+    """One Keycloak process on 127.0.0.1 with the realm imported; a context manager.
+
+    Dev mode (``start-dev``, in-memory database unless ``db_url``) by default; with ``cluster_port``, a
+    production-mode node of an Infinispan cluster on the shared PostgreSQL ``db_url`` (see ``cluster``).
+    """
 
     def __init__(
         self,

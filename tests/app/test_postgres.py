@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -13,7 +14,7 @@ from kcguard.app import books, db
 from kcguard.app.settings import AppSettings
 from kcguard.app.web import sessions
 from kcguard.config import ConfigError
-from kcguard.devstack import free_port
+from kcguard.devstack import PostgresServer, free_port
 from tests.support.auth import bearer
 from tests.support.local_issuer import LocalIssuer
 
@@ -114,6 +115,19 @@ def test_unreachable_postgresql_is_a_503_json_error(make_local_app, local_issuer
         "error": "temporarily_unavailable",
         "error_description": "The database is unavailable right now.",
     }
+
+
+def test_connections_closed_by_the_server_are_replaced(
+    make_pg_app, local_issuer: LocalIssuer, postgres: PostgresServer, database_url: str
+):
+    """A PostgreSQL restart or failover closes pooled connections; the next requests still succeed."""
+    client = make_pg_app().test_client()
+    headers = _books_token(local_issuer)
+    assert client.get("/api/books", headers=headers).status_code == 200
+    database = urlsplit(database_url).path.lstrip("/")  # kcguard_<hex>, made by the fixture
+    postgres.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")  # noqa: S608
+
+    assert [client.get("/api/books", headers=headers).status_code for _ in range(3)] == [200, 200, 200]
 
 
 def test_readiness_reports_an_unreachable_database(make_local_app):
