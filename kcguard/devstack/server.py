@@ -93,21 +93,27 @@ def cluster_server_image(timeout: float = 600.0) -> Path:
             "JAVA_HOME": str(runtime.home),
             **CLUSTER_BUILD_OPTIONS,
         }
-        build = subprocess.run(
+        build = subprocess.Popen(
             [str(home / "bin" / "kc.sh"), "build"],
             env=environment,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             text=True,
-            timeout=timeout,
-            check=False,
             start_new_session=True,
         )
+        try:
+            output, _ = build.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise DevStackError(f"kc.sh build did not finish within {timeout:.0f} s") from None
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # kc.sh and its JVM, whatever happened
+                os.killpg(build.pid, signal.SIGKILL)
+            build.wait(timeout=10)
         if build.returncode != 0:
-            raise DevStackError("kc.sh build failed:\n" + "\n".join((build.stdout + build.stderr).splitlines()[-20:]))
+            raise DevStackError("kc.sh build failed:\n" + "\n".join(output.splitlines()[-20:]))
         with contextlib.suppress(OSError):  # another process may have cached the same image meanwhile
             os.rename(home / "lib" / "quarkus", image)
-    except subprocess.TimeoutExpired:
-        raise DevStackError(f"kc.sh build did not finish within {timeout:.0f} s") from None
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return image
