@@ -151,6 +151,9 @@ class PostgresConnection:
         self.raw = connection
         self._lost = psycopg.OperationalError
 
+    def close(self) -> None:
+        self.raw.close()
+
     @contextlib.contextmanager
     def _unavailable_when_lost(self) -> Iterator[None]:
         """A connection lost mid-request is the same 503 as one never made."""

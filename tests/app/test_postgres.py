@@ -84,7 +84,8 @@ def test_sign_in_session_is_shared_and_deleted_across_replicas(make_pg_app):
     with a.app_context():
         session_id = sessions.create(db.get_db(), sign_in)
     with b.app_context():
-        assert sessions.load(db.get_db(), session_id) == sign_in
+        loaded = sessions.load(db.get_db(), session_id)
+        assert loaded is not None and (loaded.access_token, loaded.userinfo) == ("access", sign_in.userinfo)
         sessions.delete(db.get_db(), session_id)
     with a.app_context():
         assert sessions.load(db.get_db(), session_id) is None
@@ -96,12 +97,12 @@ def test_session_expiry_keeps_sub_second_precision(make_pg_app):
     with app.app_context():
         connection = db.get_db()
         connection.execute(
-            "INSERT INTO web_sessions (id, expires, access_token, id_token, userinfo) VALUES (?, ?, '', '', '{}')",
-            ("precise", 1_795_000_000.25),
+            "INSERT INTO browser_sessions (id, subject, created, expires, csrf_token, access_token, id_token, userinfo)"
+            " VALUES (?, 'alice', ?, ?, '', '', '', '{}')",
+            ("precise", 1_795_000_000.25, 1_795_000_000.25),
         )
-        assert connection.execute("SELECT expires FROM web_sessions WHERE id = ?", ("precise",)).fetchone()[0] == (
-            1_795_000_000.25
-        )
+        row = connection.execute("SELECT created, expires FROM browser_sessions WHERE id = ?", ("precise",)).fetchone()
+        assert tuple(row) == (1_795_000_000.25, 1_795_000_000.25)
 
 
 def test_unreachable_postgresql_is_a_503_json_error(make_local_app, local_issuer: LocalIssuer):

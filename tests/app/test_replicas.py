@@ -7,16 +7,18 @@ shared database and both replicas sign cookies with the same SECRET_KEY.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import re
 from collections.abc import Iterator
 
 import pytest
 import requests
-from keycloak import KeycloakAdmin
 
 from kcguard.devstack import wait_http
 from tests.support.auth import bearer
-from tests.support.keycloak import DEMO_SECRETS, Keycloak
+from tests.support.keycloak import Keycloak
+from tests.support.realm_admin import RealmAdmin
 from tests.support.replicas import ApiReplica
 
 pytestmark = pytest.mark.keycloak
@@ -24,22 +26,21 @@ pytestmark = pytest.mark.keycloak
 SECRET_KEY = "test-only-replicas-" + "r" * 32
 
 
-def _register_origins(keycloak: Keycloak, urls: list[str]) -> None:
-    """Let Keycloak's web_app client send browsers back to each replica (sign-in and sign-out)."""
-    admin = KeycloakAdmin(
-        server_url=keycloak.url,
-        realm_name="myorg",
-        client_id="api_admin",
-        client_secret_key=DEMO_SECRETS["api_admin"],
-        timeout=10,
-    )
-    internal = admin.get_client_id("web_app")
-    client = admin.get_client(internal)
-    attributes = dict(client.get("attributes", {}))
+@contextlib.contextmanager
+def _origins_registered(keycloak: Keycloak, urls: list[str]) -> Iterator[None]:
+    """Let Keycloak's web_app client send browsers back to each replica; the client is restored after."""
+    admin = RealmAdmin(keycloak)
+    client = admin.client("web_app")
+    original = copy.deepcopy(client)
+    attributes = client.setdefault("attributes", {})
     logout_uris = [uri for uri in attributes.get("post.logout.redirect.uris", "").split("##") if uri]
     attributes["post.logout.redirect.uris"] = "##".join([*logout_uris, *(f"{url}/" for url in urls)])
-    redirect_uris = [*client["redirectUris"], *(f"{url}/callback" for url in urls)]
-    admin.update_client(internal, {"redirectUris": redirect_uris, "attributes": attributes})
+    client["redirectUris"] = [*client["redirectUris"], *(f"{url}/callback" for url in urls)]
+    admin.update_client(client)
+    try:
+        yield
+    finally:
+        admin.update_client(original)
 
 
 @pytest.fixture
@@ -60,8 +61,8 @@ def replicas(keycloak: Keycloak, database_url: str) -> Iterator[tuple[ApiReplica
         for replica in pair:
             assert replica.process is not None
             wait_http(f"{replica.url}/readyz", 60, replica.process)
-        _register_origins(keycloak, [replica.url for replica in pair])
-        yield pair
+        with _origins_registered(keycloak, [replica.url for replica in pair]):
+            yield pair
         for replica in pair:
             assert "Traceback" not in replica.output()
     finally:
@@ -90,16 +91,20 @@ def test_book_created_on_a_is_read_on_b(replicas, get_token):
     assert fetched.json() == {"id": 3, **book}
 
 
+def _sign_in_as_alice(page) -> None:
+    page.wait_for_selector("#username", timeout=30_000)
+    page.fill("#username", "alice")
+    page.fill("#password", "demo-only-alice-password")
+    page.click("#kc-login")
+
+
 def test_signed_in_on_a_is_signed_in_on_b_and_signing_out_on_b_ends_it_on_a(browser, replicas):
     a, b = replicas
     context = browser.new_context()
     page = context.new_page()
     try:
         page.goto(f"{a.url}/login")
-        page.wait_for_selector("#username", timeout=30_000)
-        page.fill("#username", "alice")
-        page.fill("#password", "demo-only-alice-password")
-        page.click("#kc-login")
+        _sign_in_as_alice(page)
         page.wait_for_url(f"{a.url}/profile", timeout=30_000)
         assert page.locator("#profile-name").inner_text() == "Alice Example"
         cookie = next(c for c in context.cookies() if c["name"] == "kcguard")
@@ -110,7 +115,7 @@ def test_signed_in_on_a_is_signed_in_on_b_and_signing_out_on_b_ends_it_on_a(brow
         assert page.locator("#profile-name").inner_text() == "Alice Example"
         assert page.locator("#api-status").inner_text() == "200"
 
-        page.goto(f"{b.url}/logout")
+        page.click("#sign-out")
         page.wait_for_url(re.compile(rf"{re.escape(b.url)}/(\?state=[\w-]+)?$"), timeout=30_000)
         assert page.locator("h1").inner_text() == "Not signed in"
     finally:
@@ -120,3 +125,30 @@ def test_signed_in_on_a_is_signed_in_on_b_and_signing_out_on_b_ends_it_on_a(brow
     replayed = requests.get(f"{a.url}/profile", cookies={"kcguard": cookie["value"]}, allow_redirects=False, timeout=10)
     assert replayed.status_code == 302
     assert replayed.headers["Location"].endswith("/login")
+
+
+def test_sign_in_started_on_a_is_finished_by_b(browser, replicas):
+    """As behind a load balancer: /login reaches A, and Keycloak's answer (/callback) reaches B."""
+    a, b = replicas
+    context = browser.new_context()
+    page = context.new_page()
+    sent_to: list[str] = []
+
+    def callback_to_b(route) -> None:
+        """Keycloak's answer to the login form redirects to A's /callback: send the browser to B's instead."""
+        response = route.fetch(max_redirects=0)
+        location = response.headers.get("location", "")
+        if location.startswith(f"{a.url}/callback?"):
+            location = b.url + location[len(a.url) :]
+            sent_to.append(location.split("?", 1)[0])
+        route.fulfill(response=response, headers={**response.headers, "location": location})
+
+    page.route(re.compile(r".*/login-actions/authenticate.*"), callback_to_b)
+    try:
+        page.goto(f"{a.url}/login")
+        _sign_in_as_alice(page)
+        page.wait_for_url(f"{b.url}/profile", timeout=30_000)
+        assert sent_to == [f"{b.url}/callback"]
+        assert page.locator("#profile-name").inner_text() == "Alice Example"
+    finally:
+        context.close()
