@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -37,3 +41,21 @@ def test_each_database_role_has_its_own_password(postgres: PostgresServer):
         assert connection.execute("SELECT current_user, current_database()").fetchone() == ("own_role", "own_db")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(postgres.url("own_db", "own_role", "wrong-password")).close()
+
+
+def test_compose_init_script_creates_the_apis_own_role_and_database(postgres: PostgresServer):
+    """postgres/create-api-database.sh, run as the postgres image runs it, against a real PostgreSQL."""
+    script = Path(__file__).resolve().parents[2] / "postgres" / "create-api-database.sh"
+    environment = {
+        **os.environ,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "PGPASSWORD": postgres.superuser_password,
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_DB": "postgres",
+        "API_DB_USER": "kcguard",
+        "API_DB_PASSWORD": "it's-a-demo",
+    }
+    subprocess.run(["/bin/sh", str(script)], env=environment, check=True, capture_output=True, timeout=60)
+    with psycopg.connect(postgres.url("kcguard", "kcguard", "it's-a-demo".replace("'", "%27"))) as connection:
+        assert connection.execute("SELECT current_user, current_database()").fetchone() == ("kcguard", "kcguard")
