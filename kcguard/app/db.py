@@ -34,6 +34,8 @@ from typing import Any, Protocol
 
 from flask import Flask, current_app, g
 
+from ..config import ConfigError
+
 logger = logging.getLogger(__name__)
 
 _EXTENSION = "kcguard.db"
@@ -231,7 +233,7 @@ class _PostgresDatabase(_Database):
         try:
             from psycopg_pool import ConnectionPool
         except ImportError:
-            raise RuntimeError("DATABASE_URL needs the postgres extra: pip install 'kcguard[postgres]'") from None
+            raise ConfigError("DATABASE_URL needs the postgres extra: pip install 'kcguard[postgres]'") from None
         self.pool = ConnectionPool(
             url,
             min_size=1,
