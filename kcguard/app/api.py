@@ -191,15 +191,12 @@ def healthz() -> ResponseReturnValue:
     },
 )
 def readyz() -> ResponseReturnValue:
-    """Readiness: signing keys are loaded and the database answers (its schema created), so routes can answer.
-
-    A replica's first readiness probe is what creates the schema, as the replica starts.
-    """
+    """Readiness: signing keys are loaded and the database answers, so routes can answer."""
     ready, problem = current_validator().ready()
     if not ready:
         return json_error(503, "not_ready", f"Signing keys are not loaded: {problem}", {"Retry-After": "5"})
     try:
-        get_db()
+        get_db()  # a replica's first probe creates the schema, as the replica starts
     except DatabaseUnavailable:
         return json_error(503, "not_ready", "The database is unavailable.", {"Retry-After": "5"})
     return {"status": "ready"}

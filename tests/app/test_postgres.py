@@ -69,7 +69,7 @@ def test_replicas_creating_the_schema_at_once_seed_it_once(make_pg_app):
 def test_book_added_on_one_replica_is_read_on_another(make_pg_app, local_issuer: LocalIssuer):
     a, b = make_pg_app().test_client(), make_pg_app().test_client()
     headers = _books_token(local_issuer)
-    new_book = {"title": "Kafka: The Definitive Guide", "author": "Neha Narkhede"}
+    new_book = {"title": "Kafka: The Definitive Guide", "author": "Neha Narkhede", "num_pages": 320, "cost": 39.99}
     created = a.post("/api/books", json=new_book, headers=headers)
     assert created.status_code == 201
     book = created.json

@@ -82,7 +82,7 @@ def test_replicas_started_together_create_the_schema_once(replicas, get_token):
 def test_book_created_on_a_is_read_on_b(replicas, get_token):
     a, b = replicas
     headers = bearer(get_token("test_api_client", "books.read books.admin"))
-    book = {"title": "Database Internals", "author": "Alex Petrov", "year": 2019}
+    book = {"title": "Database Internals", "author": "Alex Petrov", "num_pages": 370, "cost": 44.5, "year": 2019}
     created = requests.post(f"{a.url}/api/books", json=book, headers=headers, timeout=10)
     assert created.status_code == 201
     assert created.json() == {"id": 3, **book}
