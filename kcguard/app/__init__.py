@@ -15,7 +15,8 @@ from flask import Flask
 
 from .. import config
 from ..resource import flask as resource
-from . import api, books, db, errors, explorer, web
+from ..resource.dpop import DPoPVerifier, NonceSource
+from . import api, books, db, errors, explorer, replay, web
 from .bodies import limit_chunked_bodies
 from .openapi import documented
 from .settings import AppSettings
@@ -41,13 +42,14 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
 
     # Workers that share SECRET_KEY accept each other's DPoP nonces.
-    resource.init_app(app, settings.resource, nonce_secret=resource.nonce_secret_from(settings.secret_key))
+    nonce_secret = resource.nonce_secret_from(settings.secret_key)
+    resource.init_app(app, settings.resource, nonce_secret=nonce_secret, dpop=_shared_dpop(settings, nonce_secret))
     if settings.resource.resource_metadata:
         describe = documented(
             "Who issues tokens for this API (RFC 9728)", tag="discovery", responses={200: api.ResourceMetadata}
         )
         describe(app.view_functions["oauth_protected_resource"])
-    db.init_app(app, books.create_schema)
+    db.init_app(app, books.create_schema, *([replay.create_schema] if settings.database_url else []))
     app.register_blueprint(api.bp)
     app.register_blueprint(api.health)
     if settings.docs_enabled:
@@ -56,3 +58,12 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
         web.init_app(app, settings)
     errors.init_app(app)
     return app
+
+
+def _shared_dpop(settings: AppSettings, nonce_secret: bytes | None) -> DPoPVerifier | None:
+    """With PostgreSQL, DPoP proof ids are remembered there (shared by every replica), not per process."""
+    if not settings.database_url or settings.resource.dpop == "off":
+        return None
+    dpop_settings = settings.resource.dpop_settings
+    nonces = NonceSource(dpop_settings.nonce_lifetime, nonce_secret) if dpop_settings.nonces else None
+    return DPoPVerifier(dpop_settings, replay_cache=replay.DatabaseReplayCache(), nonces=nonces)

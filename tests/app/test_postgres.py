@@ -16,6 +16,7 @@ from kcguard.app.web import sessions
 from kcguard.config import ConfigError
 from kcguard.devstack import PostgresServer, free_port
 from tests.support.auth import bearer
+from tests.support.dpop import new_key, proof_claims, sign_proof
 from tests.support.local_issuer import LocalIssuer
 
 SECRET = "test-only-" + "s" * 40
@@ -165,3 +166,18 @@ def test_database_url_must_be_postgresql_and_is_not_echoed():
 )
 def test_sqlite_spelling_is_rewritten_for_postgresql(sqlite: str, postgres: str):
     assert db.to_postgres(sqlite) == postgres
+
+
+def test_a_dpop_proof_used_at_one_replica_is_refused_at_the_other(make_pg_app, local_issuer: LocalIssuer):
+    a, b = make_pg_app(), make_pg_app()
+    key = new_key("ES256")
+    token = local_issuer.sign(typ="DPoP", cnf={"jkt": key.thumbprint(), "kc-jkt-type": "DPoP"})
+    proof = sign_proof(key, proof_claims("GET", "http://localhost/api/private", token))
+    headers = {"Authorization": f"DPoP {token}", "DPoP": proof}
+    assert a.test_client().get("/api/private", headers=headers).status_code == 200
+
+    replayed = b.test_client().get("/api/private", headers=headers)
+    assert replayed.status_code == 401
+    assert replayed.json == {"error": "invalid_dpop_proof", "error_description": "The DPoP proof was already used."}
+    fresh = sign_proof(key, proof_claims("GET", "http://localhost/api/private", token))
+    assert b.test_client().get("/api/private", headers={**headers, "DPoP": fresh}).status_code == 200
