@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..resource import AccessToken
 from ..resource.flask import current_token, current_validator, require_auth
@@ -66,11 +67,19 @@ def _refuse_constant(name: str) -> Any:
 
 
 def json_body() -> Any:
-    """The request's JSON body, numbers with a fraction or exponent as exact ``Decimal``s (money stays exact)."""
+    """The request's JSON body, numbers with a fraction or exponent as exact ``Decimal``s (money stays exact).
+
+    A chunked body (no ``Content-Length``) that reaches MAX_CONTENT_LENGTH gets
+    413 like one whose length says so: Werkzeug cuts it at the limit silently,
+    and it would be parsed truncated.
+    """
     if not request.is_json:
         raise ApiError(400, "invalid_request", "The body must be JSON (Content-Type: application/json).")
+    data = request.get_data()
+    if request.content_length is None and len(data) >= (current_app.config["MAX_CONTENT_LENGTH"] or len(data) + 1):
+        raise RequestEntityTooLarge()
     try:
-        return json.loads(request.get_data(), parse_float=Decimal, parse_constant=_refuse_constant)
+        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_request", "The body is not valid JSON.") from None
 

@@ -6,7 +6,8 @@ realm imported into an in-memory database, starts the API, runs the client
 against it and keeps both up until Ctrl-C. ``keycloak`` runs Keycloak alone;
 ``cluster`` runs two Keycloak nodes clustered on one PostgreSQL (a throwaway
 one from Debian's package unless ``KC_DB_URL`` is set); ``java`` says which
-Java runtime would be used. The test fixtures use
+Java runtime would be used; ``serve`` runs the API under its production server
+(``scripts/serve``, the Dockerfile). The test fixtures use
 ``KeycloakServer`` directly.
 """
 
@@ -20,7 +21,17 @@ from collections.abc import Sequence
 
 from dotenv import load_dotenv
 
-from .demo import DEFAULT_API_PORT, DEFAULT_HTTP_PORT, DEFAULT_MANAGEMENT_PORT, run_cluster, run_demo, run_keycloak
+from ..config import ConfigError
+from .demo import (
+    DEFAULT_API_PORT,
+    DEFAULT_HTTP_PORT,
+    DEFAULT_MANAGEMENT_PORT,
+    ServeSettings,
+    run_cluster,
+    run_demo,
+    run_keycloak,
+    serve,
+)
 from .distribution import ensure_distribution
 from .errors import DevStackError
 from .java import find_java
@@ -45,7 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--nodes", type=int, default=2, help="how many nodes (ports count up from --port)")
     commands.add_parser("java", help="print the Java runtime Keycloak would use")
     commands.add_parser("download", help="download the pinned Keycloak distribution")
+    commands.add_parser("serve", help="the API under its production server (HOST, PORT, WEB_CONCURRENCY)")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        # Production: .env only, never the demo values of .env.example.
+        load_dotenv(override=False)
+        try:
+            serve(ServeSettings.from_env())
+        except ConfigError as error:
+            print(f"devstack serve: configuration error: {error}", file=sys.stderr)
+            return 2
     # .env first, then the demo values of .env.example for anything it leaves out.
     load_dotenv(PROJECT_ROOT / ".env", override=False)
     load_dotenv(PROJECT_ROOT / ".env.example", override=False)

@@ -119,11 +119,19 @@ def test_api_port_and_dependencies(compose):
     assert compose["services"]["client"]["environment"]["API_URL"] == f"http://api:{port}"
 
 
-def test_dockerfile_runs_gunicorn_like_the_launcher():
-    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
-    command = json.loads(cmd.removeprefix("CMD "))
-    assert command[:3] == ["gunicorn", "--bind", f"0.0.0.0:{devstack.DEFAULT_API_PORT}"]
-    assert tuple(command[3:]) == devstack.GUNICORN_ARGS
+def test_dockerfile_serves_the_api_like_scripts_serve(compose):
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    command = json.loads(next(line for line in lines if line.startswith("CMD ")).removeprefix("CMD "))
+    assert command == ["python", "-m", "kcguard.devstack", "serve"]
+    assert "exec .venv/bin/python -m kcguard.devstack serve" in (ROOT / "scripts" / "serve").read_text()
+    environment = next(line for line in lines if line.startswith("ENV ")).split()[1:]
+    assert environment == [
+        "HOST=0.0.0.0",
+        f"PORT={devstack.DEFAULT_API_PORT}",
+        f"WEB_CONCURRENCY={devstack.DEFAULT_WORKERS}",
+    ]
+    # .env.example (the compose env_file) says 127.0.0.1 for the host; the container must override it.
+    assert compose["services"]["api"]["environment"]["HOST"] == "0.0.0.0"  # noqa: S104
 
 
 @pytest.mark.parametrize("settings", [ResourceSettings, AppSettings, ClientSettings, AdminSettings])
