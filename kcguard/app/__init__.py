@@ -41,6 +41,7 @@ def create_app(settings: AppSettings | None = None, **overrides: Any) -> Flask:
     app.config["DATABASE"] = settings.database or os.path.join(app.instance_path, "kcguard.sqlite")
     app.secret_key = settings.secret_key or secrets.token_urlsafe(32)
 
+    app.session_interface = web.SessionInterface(settings)
     # Workers that share SECRET_KEY accept each other's DPoP nonces.
     nonce_secret = resource.nonce_secret_from(settings.secret_key)
     resource.init_app(app, settings.resource, nonce_secret=nonce_secret, dpop=_shared_dpop(settings, nonce_secret))

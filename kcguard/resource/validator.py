@@ -71,27 +71,38 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
             sub={"essential": True},
         )
 
-    def authenticate_token(self, token_string: str, *, proof_follows: bool = False) -> AccessToken:
-        """The verified claims of ``token_string``, from the cache when it already passed.
+    def cached(self, token_string: str, *, proof_follows: bool = False) -> AccessToken | None:
+        """The token's claims if it passed validation before and has not expired since; no verification.
 
         A DPoP-bound token is worth nothing without its proof, so it is
         refused unless the caller says it checks the proof next
         (``proof_follows``), as the Flask protector does for the DPoP scheme.
         """
         self.keys.check_usable()
-        digest = token_digest(token_string)
-        token = self._verified.get(digest)
-        if token is None:
-            token = self._verify(token_string)
-            expires_at = float(token["exp"])
-            if self._introspector is not None:
-                self._check_active(token_string, token, expires_at)
-                expires_at = min(expires_at, self._clock() + self._introspection_ttl)
-            kid = jws.extract_compact(token_string.encode("ascii")).headers()["kid"]
-            self._verified.put(digest, token, expires_at, kid=kid)
+        token = self._verified.get(token_digest(token_string))
+        if token is not None:
+            self._check_scheme(token, proof_follows)
+        return token
+
+    def authenticate_token(self, token_string: str, *, proof_follows: bool = False) -> AccessToken:
+        """The verified claims of ``token_string``, from the cache when it already passed."""
+        token = self.cached(token_string, proof_follows=proof_follows)
+        if token is not None:
+            return token
+        token = self._verify(token_string)
+        expires_at = float(token["exp"])
+        if self._introspector is not None:
+            self._check_active(token_string, token, expires_at)
+            expires_at = min(expires_at, self._clock() + self._introspection_ttl)
+        kid = jws.extract_compact(token_string.encode("ascii")).headers()["kid"]
+        self._verified.put(token_digest(token_string), token, expires_at, kid=kid)
+        self._check_scheme(token, proof_follows)
+        return token
+
+    @staticmethod
+    def _check_scheme(token: AccessToken, proof_follows: bool) -> None:
         if token.is_dpop_bound and not proof_follows:
             raise InvalidToken("The token is bound to a DPoP key: send it with the DPoP scheme and a DPoP proof.")
-        return token
 
     def validate_token(
         self,
