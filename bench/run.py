@@ -36,6 +36,7 @@ import os
 import platform
 import pstats
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,9 +60,11 @@ from joserfc.jws import JWSRegistry  # noqa: E402
 from joserfc.util import urlsafe_b64decode  # noqa: E402
 
 from kcguard.app import create_app  # noqa: E402
+from kcguard.client import ApiClient, ClientSettings  # noqa: E402
 from kcguard.devstack import (  # noqa: E402
     DEFAULT_WORKERS,
     GUNICORN_OPTIONS,
+    demo_client_secrets,
     free_port,
     production_command,
     stop_process,
@@ -257,7 +260,12 @@ def started(server: Server, run: Run) -> Iterator[tuple[str, subprocess.Popen[by
     log = run.workdir / f"{server.name.split()[0]}-{port}.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            server.command(port), cwd=server.cwd, env=server.environment(port), stdout=output, stderr=subprocess.STDOUT
+            server.command(port),
+            cwd=server.cwd,
+            env=server.environment(port),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -268,6 +276,9 @@ def started(server: Server, run: Run) -> Iterator[tuple[str, subprocess.Popen[by
         raise
     finally:
         stop_process(process)
+        # Workers whose server died hard (or was killed) would live on: end the server's own group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def warm_up(run: Run, base: str, workers: int, fetches_before: int) -> None:
@@ -309,10 +320,15 @@ def worker_pids(pid: int) -> list[int]:
     return [int(child) for child in children]
 
 
+def sign(issuer: LocalIssuer, **claims: object) -> str:
+    """A Keycloak-shaped token that outlives the whole run (a full run takes longer than Keycloak's 300 s)."""
+    return issuer.sign(exp=int(time.time()) + 3600, **claims)
+
+
 def sign_many(issuer: LocalIssuer, count: int, path: Path) -> Path:
     with open(path, "w") as output:
         for _ in range(count):
-            output.write(issuer.sign() + "\n")
+            output.write(sign(issuer) + "\n")
     return path
 
 
@@ -435,6 +451,17 @@ def in_process(run: Run, tokens: list[str]) -> dict:
     }
 
 
+def client_burst(run: Run, api: str, calls: int) -> dict:
+    """The token client calling the private route ``calls`` times: how many tokens it asked for."""
+    secret = demo_client_secrets()["test_api_client"]  # the local issuer accepts any; this is the demo one
+    settings = ClientSettings(
+        issuer=run.issuer.issuer, client_id="test_api_client", client_secret=secret, api_url=api, scope=""
+    )
+    client = ApiClient(settings)
+    statuses = [client.request("GET", "/api/private").status_code for _ in range(calls)]
+    return {"calls": calls, "ok": statuses.count(200), "token_requests": client.tokens.token_requests}
+
+
 def dpop_load(run: Run) -> dict | None:
     """Hook: private requests with a fresh DPoP proof each, once kcguard/resource/dpop.py exists.
 
@@ -468,6 +495,13 @@ def goals(results: dict) -> list[tuple[str, str, str, bool]]:
         ("uncached validation / bare RS256 verify", f"{validation:.2f}", "≤ 2", validation <= 2),
         ("errors (non-2xx + socket) in all loads", str(results["errors"]), "0", results["errors"] == 0),
         ("JWKS fetches during the loads", str(results["jwks_fetches"]), "0", results["jwks_fetches"] == 0),
+        (
+            f"the client's token requests for {results['client']['calls']} calls "
+            f"({results['client']['ok']} answered 200)",
+            str(results["client"]["token_requests"]),
+            "1",
+            results["client"]["token_requests"] == 1 and results["client"]["ok"] == results["client"]["calls"],
+        ),
     ]
 
 
@@ -565,19 +599,21 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=BENCH, help="where results.json and results.md go")
     parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so every server started here is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.seconds, args.tokens, args.no_readme = 1, 50, True
     memory_counts = (200, 1000) if args.quick else (10_000, 100_000)
     ensure_wrk()
 
     with LocalIssuer(free_port()) as issuer, tempfile.TemporaryDirectory() as tmp:
-        run = Run(issuer, issuer.sign(scope=SCOPE), Path(tmp), args.seconds, args.connections, args.quick)
+        run = Run(issuer, sign(issuer, scope=SCOPE), Path(tmp), args.seconds, args.connections, args.quick)
         servers = {server.name: measure(server, run, API_LOADS) for server in api_servers(run)}
         peers = {
             "tutorial": measure(tutorial_server(run), run, PEER_LOADS),
             "node": measure(node_server(run), run, PEER_LOADS),
         }
-        distinct = [issuer.sign() for _ in range(args.tokens)]
+        distinct = [sign(issuer) for _ in range(args.tokens)]
         token_file = run.workdir / "tokens.txt"
         token_file.write_text("\n".join(distinct) + "\n")
         fetches = issuer.jwks_fetches
@@ -586,6 +622,7 @@ def main() -> int:
             fetches = issuer.jwks_fetches
             misses = {**wrk(run, f"{base}/api/private", token_file=token_file), "tokens": args.tokens}
             misses_fetches = issuer.jwks_fetches - fetches
+            burst = client_burst(run, base, 100 if args.quick else 1000)
         memory_results = memory(run, memory_counts, misses["rps"])
         timing = in_process(run, distinct)
         dpop = dpop_load(run)
@@ -607,6 +644,7 @@ def main() -> int:
         "memory": memory_results,
         "in_process": timing,
         "dpop": dpop,
+        "client": burst,
         "errors": sum(load["errors"] for group in groups for load in group["loads"].values())
         + misses["errors"]
         + memory_results["errors"],

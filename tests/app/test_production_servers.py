@@ -8,6 +8,7 @@ SIGTERM. Tokens come from the local issuer, so no Keycloak is needed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from kcguard.devstack import GUNICORN_ARGS, free_port, wait_http
+from kcguard.devstack import GUNICORN_ARGS, free_port, stop_process, wait_http
 from tests.support.local_issuer import LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,15 +71,18 @@ def served(request, issuer: LocalIssuer, tmp_path_factory) -> Iterator[Served]:
     command = [part.format(port=port) for part in SERVERS[request.param]]
     log = workdir / "server.log"
     with open(log, "wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/readyz", 30, process)
         yield Served(url, issuer, process, log)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
+        # A server that died hard leaves its workers running: end its whole process group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_routes_answer_as_in_the_test_client(served):

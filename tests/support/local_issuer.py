@@ -34,6 +34,7 @@ class LocalIssuer:
         self.issuer = f"http://127.0.0.1:{port}/realms/local"
         self.keys: list[RSAKey] = [_first_key()]
         self.jwks_fetches = 0
+        self.token_requests = 0
         self.down = False
         self.hang = False
         #: Merged into the discovery document (e.g. a hostile introspection_endpoint).
@@ -101,6 +102,23 @@ class LocalIssuer:
                     self.end_headers()
                     return
                 body = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                """The token endpoint: any client-credentials request gets a fresh token (for load tests)."""
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(min(length, 64 * 1024))
+                if issuer.down or not self.path.endswith("/token"):
+                    self.send_response(503 if issuer.down else 404)
+                    self.end_headers()
+                    return
+                issuer.token_requests += 1
+                token = {"access_token": issuer.sign(), "token_type": "Bearer", "expires_in": 300}
+                body = json.dumps(token).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
