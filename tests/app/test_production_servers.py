@@ -101,7 +101,10 @@ def test_routes_answer_as_in_the_test_client(served):
 def test_books_can_be_added_and_read(served):
     headers = served.bearer("books.admin books.read")
     added = requests.post(
-        f"{served.url}/api/books", json={"title": "Dune", "author": "Herbert"}, headers=headers, timeout=5
+        f"{served.url}/api/books",
+        json={"title": "Dune", "author": "Herbert", "num_pages": 412, "cost": 9.99},
+        headers=headers,
+        timeout=5,
     )
     assert added.status_code == 201
     listed = requests.get(f"{served.url}/api/books", headers=headers, timeout=5)
