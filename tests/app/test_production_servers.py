@@ -92,7 +92,10 @@ def test_routes_answer_as_in_the_test_client(served):
     assert private.json()["scopes"] == ["profile"]
     missing = requests.get(f"{served.url}/api/private", timeout=5)
     assert missing.status_code == 401
-    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="local"'
+    metadata = f'resource_metadata="{served.url}/.well-known/oauth-protected-resource"'
+    assert missing.headers["WWW-Authenticate"] == (
+        f'Bearer realm="local", {metadata}, DPoP algs="ES256 RS256 PS256 EdDSA", {metadata}'
+    )
     scoped = requests.get(f"{served.url}/api/private-scoped", headers=served.bearer("profile"), timeout=5)
     assert scoped.status_code == 403
     assert scoped.json()["error"] == "insufficient_scope"
