@@ -4,13 +4,15 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY kcguard ./kcguard
-RUN pip install --no-cache-dir ".[app,client]" \
+RUN pip install --no-cache-dir ".[app,postgres,client]" \
     && useradd --system --uid 10001 app \
     && mkdir /data && chown app /data
 COPY server.py client.py ./
 
 USER app
 EXPOSE 50100
-# Inside the container the API must listen beyond loopback; the compose file
-# publishes it on the host's 127.0.0.1 only.
-CMD ["gunicorn", "--bind", "0.0.0.0:50100", "--workers", "2", "--no-control-socket", "--access-logfile", "-", "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s\" %(s)s %(b)s %(L)ss", "server:create_app()"]
+# The production server (granian; `python -m kcguard.devstack serve` reads HOST, PORT and
+# WEB_CONCURRENCY). Inside the container the API must listen beyond loopback; the compose
+# file publishes it on the host's 127.0.0.1 only.
+ENV HOST=0.0.0.0 PORT=50100 WEB_CONCURRENCY=2
+CMD ["python", "-m", "kcguard.devstack", "serve"]

@@ -1,7 +1,9 @@
 -- wrk script: optional rotation through many tokens (one per line in the file
--- given after "--"), and a one-line JSON report for bench/run.py.
+-- given after "--"; with a second argument "once", the run stops after each
+-- token was sent once), and a one-line JSON report for bench/run.py.
 local tokens = {}
 local next_token = 1
+local once = false
 
 function init(args)
   if args[1] then
@@ -9,11 +11,15 @@ function init(args)
       tokens[#tokens + 1] = line
     end
   end
+  once = args[2] == "once"
 end
 
 function request()
   if #tokens == 0 then
     return wrk.format()
+  end
+  if once and next_token == #tokens then
+    wrk.thread:stop()
   end
   local token = tokens[next_token]
   next_token = next_token % #tokens + 1

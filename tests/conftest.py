@@ -10,6 +10,7 @@ Without any of them the Keycloak tests are skipped, or fail when
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,7 +18,15 @@ from typing import Any
 import pytest
 
 from kcguard.app import create_app
-from kcguard.devstack import PARTNER_REALM, REALM, DevStackError, KeycloakServer, free_port
+from kcguard.devstack import (
+    PARTNER_REALM,
+    REALM,
+    DevStackError,
+    KeycloakCluster,
+    KeycloakServer,
+    PostgresServer,
+    free_port,
+)
 from tests.support.keycloak import (
     DEMO_SECRETS,
     Keycloak,
@@ -50,6 +59,76 @@ def keycloak() -> Iterator[Keycloak]:
         yield Keycloak(server.url, server.issuer, server.admin_username, server.admin_password, server)
     finally:
         server.stop()
+
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium driven by Playwright (Debian's chromium package, or ``CHROMIUM_PATH``)."""
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not chromium:
+        unavailable("no Chromium (Debian package chromium; or set CHROMIUM_PATH)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the playwright package is not installed")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL on 127.0.0.1 (Debian's postgresql package); tests create their own databases."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except DevStackError as error:
+        unavailable(f"no PostgreSQL: {error}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database with its own role (a ``DATABASE_URL``)."""
+    name = f"kcguard_{uuid.uuid4().hex[:10]}"
+    password = uuid.uuid4().hex
+    postgres.create_database(name, name, password)
+    return postgres.url(name, name, password)
+
+
+@pytest.fixture(scope="module")
+def keycloak_cluster(postgres: PostgresServer) -> Iterator[KeycloakCluster]:
+    """Two clustered Keycloak nodes on one PostgreSQL database, both seeing a cluster of 2."""
+    name = f"keycloak_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    postgres.create_database(name, name, password)
+    cluster = KeycloakCluster(db_url=postgres.jdbc_url(name), db_username=name, db_password=password)
+    try:
+        cluster.start()
+    except DevStackError as error:
+        unavailable(f"the launcher could not start a Keycloak cluster: {error}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

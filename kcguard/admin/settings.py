@@ -15,7 +15,7 @@ class AdminSettings(EnvSettings):
     server_url: str = setting("KEYCLOAK_ADMIN_URL", "", strip_slash=True)
     client_id: str = setting("ADMIN_CLIENT_ID", "api_admin")
     client_secret: str = setting("ADMIN_CLIENT_SECRET", "", secret=True)
-    timeout: float = setting("ADMIN_TIMEOUT", 10.0, minimum=1)
+    timeout: float = setting("ADMIN_TIMEOUT", 10.0, minimum=1, maximum=60)
 
     def __post_init__(self) -> None:
         check_bounds(self)

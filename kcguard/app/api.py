@@ -13,12 +13,13 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..resource import AccessToken
 from ..resource.flask import current_token, current_validator, require_auth
 from ..resource.issuers import IssuerSelector
 from . import books
-from .db import get_db
+from .db import DatabaseUnavailable, get_db
 from .errors import ApiError, json_error
 from .openapi import documented
 
@@ -76,11 +77,19 @@ def _refuse_constant(name: str) -> Any:
 
 
 def json_body() -> Any:
-    """The request's JSON body, numbers with a fraction or exponent as exact ``Decimal``s (money stays exact)."""
+    """The request's JSON body, numbers with a fraction or exponent as exact ``Decimal``s (money stays exact).
+
+    A chunked body (no ``Content-Length``) that reaches MAX_CONTENT_LENGTH gets
+    413 like one whose length says so: Werkzeug cuts it at the limit silently,
+    and it would be parsed truncated.
+    """
     if not request.is_json:
         raise ApiError(400, "invalid_request", "The body must be JSON (Content-Type: application/json).")
+    data = request.get_data()
+    if request.content_length is None and len(data) >= (current_app.config["MAX_CONTENT_LENGTH"] or len(data) + 1):
+        raise RequestEntityTooLarge()
     try:
-        return json.loads(request.get_data(), parse_float=Decimal, parse_constant=_refuse_constant)
+        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_request", "The body is not valid JSON.") from None
 
@@ -201,7 +210,7 @@ def healthz() -> ResponseReturnValue:
     },
 )
 def readyz() -> ResponseReturnValue:
-    """Readiness: signing keys are loaded, so private routes can answer; each issuer's own state.
+    """Readiness: signing keys are loaded and the database answers; each issuer's own state.
 
     With several issuers, the API is ready when all are, ``degraded`` (still
     200: tokens of the ready issuers pass) when some are, and 503 when none is.
@@ -213,11 +222,13 @@ def readyz() -> ResponseReturnValue:
         for issuer, (ready, problem) in states.items()
     ]
     ready_count = sum(1 for entry in issuers if entry["ready"])
-    if ready_count == len(issuers):
-        return {"status": "ready", "issuers": issuers}
-    if ready_count:
-        return {"status": "degraded", "issuers": issuers}
-    problems = "; ".join(entry["problem"] for entry in issuers)
-    response = json_error(503, "not_ready", f"Signing keys are not loaded: {problems}", {"Retry-After": "5"})
-    response.set_data(json.dumps({**response.get_json(), "issuers": issuers}))
-    return response
+    if not ready_count:
+        problems = "; ".join(entry["problem"] for entry in issuers)
+        response = json_error(503, "not_ready", f"Signing keys are not loaded: {problems}", {"Retry-After": "5"})
+        response.set_data(json.dumps({**response.get_json(), "issuers": issuers}))
+        return response
+    try:
+        get_db()  # a replica's first probe creates the schema, as the replica starts
+    except DatabaseUnavailable:
+        return json_error(503, "not_ready", "The database is unavailable.", {"Retry-After": "5"})
+    return {"status": "ready" if ready_count == len(issuers) else "degraded", "issuers": issuers}

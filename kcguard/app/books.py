@@ -13,7 +13,7 @@ whose shortest representation is the two-decimal value, e.g. ``7.99``).
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -27,6 +27,8 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
 )
+
+from .db import Connection
 
 MAX_BOOKS = 10_000
 MAX_TEXT = 200
@@ -160,7 +162,7 @@ CREATE TABLE IF NOT EXISTS books (
 """
 
 
-def create_schema(connection: sqlite3.Connection) -> None:
+def create_schema(connection: Connection) -> None:
     """Create the table and the two demo books once (inside the caller's transaction)."""
     connection.execute(_SCHEMA)
     if connection.execute("SELECT COUNT(*) FROM books").fetchone()[0] == 0:
@@ -201,7 +203,7 @@ def parse_new_book(payload: Any) -> dict[str, Any]:
     }
 
 
-def _answer(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+def _answer(row: Mapping[str, Any]) -> dict[str, Any]:
     """The API's shape: ``cost`` as a number with two decimals at most, ``year`` only when set."""
     book = {
         "id": row["id"],
@@ -215,29 +217,25 @@ def _answer(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
     return book
 
 
-def list_books(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_books(connection: Connection) -> list[dict[str, Any]]:
     return [_answer(row) for row in connection.execute(f"SELECT {_COLUMNS} FROM books ORDER BY id")]  # noqa: S608
 
 
-def get_book(connection: sqlite3.Connection, book_id: int) -> dict[str, Any]:
+def get_book(connection: Connection, book_id: int) -> dict[str, Any]:
     row = connection.execute(f"SELECT {_COLUMNS} FROM books WHERE id = ?", (book_id,)).fetchone()  # noqa: S608
     if row is None:
         raise BookNotFound(f"No book with id {book_id}.")
     return _answer(row)
 
 
-def add_book(connection: sqlite3.Connection, book: dict[str, Any]) -> dict[str, Any]:
+def add_book(connection: Connection, book: dict[str, Any]) -> dict[str, Any]:
     """Store ``book`` (from ``parse_new_book``) under a new server-assigned id."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with connection.transaction():
         if connection.execute("SELECT COUNT(*) FROM books").fetchone()[0] >= MAX_BOOKS:
             raise StoreFull(f"The demo store holds at most {MAX_BOOKS} books.")
         cursor = connection.execute(
-            "INSERT INTO books (title, author, num_pages, cost_cents, year) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO books (title, author, num_pages, cost_cents, year) VALUES (?, ?, ?, ?, ?) RETURNING id",
             (book["title"], book["author"], book["num_pages"], book["cost_cents"], book["year"]),
         )
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return _answer({"id": cursor.lastrowid, **book})
+        book_id = cursor.fetchone()[0]
+    return _answer({"id": book_id, **book})

@@ -1,53 +1,84 @@
-"""The app's SQLite database: one connection per request, the schema created on first use.
+"""The app's database: a SQLite file by default, PostgreSQL when ``DATABASE_URL`` is set.
 
-SQLite (not process memory) because the production server runs several
-worker processes: a book added, or a browser session created, through one
-worker must be seen by the others. Each part of the app registers the
-function that creates its tables; they run once per process, on the first
-connection, inside one ``BEGIN IMMEDIATE`` so concurrent workers don't race.
+Not process memory, because the app runs as several processes: a book added,
+or a browser session created, through one worker (or one replica behind a
+load balancer) must be seen by the others. SQLite serves the workers of one
+host; PostgreSQL (psycopg 3, a connection pool per process) serves replicas
+on several hosts.
+
+The SQL is written once, in SQLite's spelling where the two differ, and the
+PostgreSQL connection rewrites it: ``?`` placeholders become ``%s``, and in
+``CREATE TABLE`` statements ``INTEGER PRIMARY KEY AUTOINCREMENT`` becomes an
+identity column and ``REAL`` (single precision in PostgreSQL) becomes
+``DOUBLE PRECISION``. Everything else (``RETURNING``, ``ON CONFLICT``, ...)
+is common to both.
+
+Each part of the app registers the function that creates its tables; they
+run once per process, on the first connection, inside one ``transaction()``:
+SQLite's ``BEGIN IMMEDIATE``, or in PostgreSQL a transaction holding an
+advisory lock, so workers and replicas starting together neither race on
+``CREATE TABLE IF NOT EXISTS`` nor seed the demo data twice.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 import os
+import re
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 from flask import Flask, current_app, g
 
-SchemaFunction = Callable[[sqlite3.Connection], None]
+from ..config import ConfigError
+
+logger = logging.getLogger(__name__)
+
 _EXTENSION = "kcguard.db"
+#: The PostgreSQL advisory lock every write transaction holds: one writer at a time, as in SQLite.
+WRITE_LOCK = int.from_bytes(b"kcguard\0", "big")
+#: How long a request waits for a pooled PostgreSQL connection before answering 503.
+POOL_TIMEOUT = 5.0
 
 
-def connect(path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=5, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    return connection
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached (or no pooled connection came free in time)."""
 
 
-class _Schema:
-    """The schema functions of one app, run once per process."""
+class Connection(Protocol):
+    """What storage modules use: the same on SQLite and PostgreSQL."""
 
-    def __init__(self) -> None:
-        self.functions: list[SchemaFunction] = []
-        self.created = False
-        self.lock = threading.Lock()
+    dialect: str
 
-    def ensure(self, connection: sqlite3.Connection) -> None:
-        with self.lock:
-            if self.created:
-                return
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                for function in self.functions:
-                    function(connection)
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            self.created = True
+    def execute(self, sql: str, parameters: Sequence[Any] = ...) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Any: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+
+
+SchemaFunction = Callable[[Connection], None]
+
+
+class SQLiteConnection(sqlite3.Connection):
+    """sqlite3's connection, with ``transaction()`` and rows readable by name."""
+
+    dialect = "sqlite"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One writer at a time (``BEGIN IMMEDIATE``), committed on success, rolled back on any error."""
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
 
 
 def create_private_file(path: str) -> None:
@@ -60,21 +91,203 @@ def create_private_file(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def get_db() -> sqlite3.Connection:
+def connect(path: str) -> SQLiteConnection:
+    connection = sqlite3.connect(path, timeout=5, isolation_level=None, factory=SQLiteConnection)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+class Row(tuple):
+    """A PostgreSQL result row readable by position and by column name, like ``sqlite3.Row``."""
+
+    _index: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._index[key])
+        return super().__getitem__(key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], Row]:
+    index = {column.name: position for position, column in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> Row:
+        row = Row(values)
+        row._index = index
+        return row
+
+    return make
+
+
+_AUTOINCREMENT = re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b", re.IGNORECASE)
+_REAL = re.compile(r"\bREAL\b", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=256)
+def to_postgres(sql: str) -> str:
+    """SQLite-spelled SQL in PostgreSQL's spelling (see the module docstring)."""
+    if sql.lstrip().upper().startswith("CREATE TABLE"):
+        sql = _AUTOINCREMENT.sub("BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", sql)
+        sql = _REAL.sub("DOUBLE PRECISION", sql)
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def connect_postgres(url: str) -> PostgresConnection:
+    """One unpooled PostgreSQL connection (autocommit), for scripts and tests outside a request."""
+    import psycopg
+
+    return PostgresConnection(psycopg.connect(url, autocommit=True, row_factory=_row_factory))
+
+
+class PostgresConnection:
+    """A pooled psycopg connection (autocommit) speaking the SQLite-spelled SQL of the storage modules."""
+
+    dialect = "postgresql"
+
+    def __init__(self, connection: Any) -> None:
+        import psycopg
+
+        self.raw = connection
+        self._lost = psycopg.OperationalError
+
+    def close(self) -> None:
+        self.raw.close()
+
+    @contextlib.contextmanager
+    def _unavailable_when_lost(self) -> Iterator[None]:
+        """A connection lost mid-request is the same 503 as one never made."""
+        try:
+            yield
+        except self._lost as error:
+            logger.warning("PostgreSQL unavailable: %s", error)
+            raise DatabaseUnavailable("The database is unavailable right now.") from None
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        with self._unavailable_when_lost():
+            return self.raw.execute(to_postgres(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Any:
+        with self._unavailable_when_lost():
+            cursor = self.raw.cursor()
+            cursor.executemany(to_postgres(sql), parameters)
+            return cursor
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction holding the app's write lock (released at commit or rollback)."""
+        with self._unavailable_when_lost(), self.raw.transaction():
+            self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield
+
+
+class _Database:
+    """One app's database in one process: where to connect, and the schema functions run once."""
+
+    def __init__(self) -> None:
+        self.functions: list[SchemaFunction] = []
+        self.created = False
+        self.lock = threading.Lock()
+
+    def ensure_schema(self, connection: Connection) -> None:
+        with self.lock:
+            if self.created:
+                return
+            with connection.transaction():
+                for function in self.functions:
+                    function(connection)
+            self.created = True
+
+    def acquire(self) -> Connection:
+        raise NotImplementedError
+
+    def release(self, connection: Connection) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the process holds (PostgreSQL: the pool's connections)."""
+
+
+class _SQLiteDatabase(_Database):
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def acquire(self) -> Connection:
+        if not self.created:
+            create_private_file(self.path)
+        return connect(self.path)
+
+    def release(self, connection: Connection) -> None:
+        assert isinstance(connection, SQLiteConnection)
+        connection.close()
+
+
+class _PostgresDatabase(_Database):
+    """A psycopg pool, opened on first use (nothing connects while the app is built or before a fork)."""
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        super().__init__()
+        try:
+            from psycopg_pool import ConnectionPool
+        except ImportError:
+            raise ConfigError("DATABASE_URL needs the postgres extra: pip install 'kcguard[postgres]'") from None
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            timeout=POOL_TIMEOUT,
+            # A connection is checked as it is handed out, so one closed by a PostgreSQL restart or
+            # failover is replaced instead of failing a request (one short round trip per request).
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True, "row_factory": _row_factory},
+            name="kcguard",
+        )
+        self._opened = False
+
+    def acquire(self) -> Connection:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self.lock:
+                if not self._opened:
+                    self.pool.open()
+                    self._opened = True
+            return PostgresConnection(self.pool.getconn())
+        except (PoolTimeout, psycopg.OperationalError) as error:
+            logger.warning("PostgreSQL unavailable: %s", error)
+            raise DatabaseUnavailable("The database is unavailable right now.") from None
+
+    def release(self, connection: Connection) -> None:
+        assert isinstance(connection, PostgresConnection)
+        self.pool.putconn(connection.raw)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def get_db() -> Connection:
+    """This request's connection (the schema created first, once per process)."""
     if "db" not in g:
-        path = current_app.config["DATABASE"]
-        schema: _Schema = current_app.extensions[_EXTENSION]
-        if not schema.created:
-            create_private_file(path)
-        g.db = connect(path)
-        schema.ensure(g.db)
+        database: _Database = current_app.extensions[_EXTENSION]
+        connection = database.acquire()
+        try:
+            database.ensure_schema(connection)
+        except BaseException:
+            database.release(connection)
+            raise
+        g.db = connection
     return g.db
 
 
-def _close_db(_error: BaseException | None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
+def _release_db(_error: BaseException | None) -> None:
+    connection = g.pop("db", None)
+    if connection is not None:
+        current_app.extensions[_EXTENSION].release(connection)
 
 
 def add_schema(app: Flask, function: SchemaFunction) -> None:
@@ -83,7 +296,18 @@ def add_schema(app: Flask, function: SchemaFunction) -> None:
 
 
 def init_app(app: Flask, *schemas: SchemaFunction) -> None:
-    app.extensions[_EXTENSION] = _Schema()
+    """PostgreSQL when the settings have a ``database_url``, else the SQLite file ``app.config["DATABASE"]``."""
+    settings = app.config["SETTINGS"]
+    if settings.database_url:
+        database: _Database = _PostgresDatabase(settings.database_url, settings.database_pool_size)
+    else:
+        database = _SQLiteDatabase(app.config["DATABASE"])
+    app.extensions[_EXTENSION] = database
     for function in schemas:
         add_schema(app, function)
-    app.teardown_appcontext(_close_db)
+    app.teardown_appcontext(_release_db)
+
+
+def close(app: Flask) -> None:
+    """Close the app's database connections in this process (PostgreSQL's pool)."""
+    app.extensions[_EXTENSION].close()

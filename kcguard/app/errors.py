@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .books import BookNotFound, InvalidBook, StoreFull
+from .db import DatabaseUnavailable
 
 
 class ApiError(Exception):
@@ -25,11 +26,12 @@ class ApiError(Exception):
         self.description = description
 
 
-#: The books store's domain errors and the HTTP answer each gets.
+#: The storage's domain errors and the HTTP answer each gets.
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     InvalidBook: (400, "invalid_request"),
     BookNotFound: (404, "not_found"),
     StoreFull: (507, "insufficient_storage"),
+    DatabaseUnavailable: (503, "temporarily_unavailable"),
 }
 
 

@@ -31,6 +31,9 @@ def check_public_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 @dataclass(frozen=True)
 class AppSettings(EnvSettings):
     """Everything ``create_app`` needs; token validation's part is ``resource``."""
@@ -39,6 +42,9 @@ class AppSettings(EnvSettings):
     host: str = setting("HOST", "127.0.0.1")
     port: int = setting("PORT", 50100, minimum=1, maximum=65535)
     database: str = setting("DATABASE", "")
+    #: PostgreSQL (``postgresql://user:password@host:5432/db``) instead of the SQLite file, for replicas.
+    database_url: str = setting("DATABASE_URL", "", secret=True)
+    database_pool_size: int = setting("DATABASE_POOL_SIZE", 5, minimum=1, maximum=100)
     web_client_id: str = setting("WEB_CLIENT_ID", "web_app", empty_is_value=True)
     app_env: str = setting("APP_ENV", "development")
     secret_key: str = setting("SECRET_KEY", "", secret=True)
@@ -69,8 +75,15 @@ class AppSettings(EnvSettings):
             raise ConfigError(f"LOG_FORMAT must be text or json, got {self.log_format!r}")
         if self.metrics not in ("on", "off") and not (self.metrics.isdigit() and 0 < int(self.metrics) < 65536):
             raise ConfigError(f"METRICS must be on, off or a port number, got {self.metrics!r}")
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            # The value is not repeated: it may hold a password.
+            raise ConfigError("DATABASE_URL must be a postgresql:// URL (or empty for the SQLite file DATABASE)")
         if self.app_env not in ("development", "production"):
             raise ConfigError(f"APP_ENV must be development or production, got {self.app_env!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.app_env == "production":
+            self._check_production_transport()
         if self.public_url:
             object.__setattr__(self, "public_url", check_public_url(self.public_url))
         if self.public_url != self.resource.public_url and self.public_url:
@@ -97,3 +110,19 @@ class AppSettings(EnvSettings):
     def metrics_port(self) -> int | None:
         """The port of the separate metrics listener (``METRICS=<port>``), if any."""
         return int(self.metrics) if self.metrics.isdigit() else None
+
+    def _check_production_transport(self) -> None:
+        """In production, tokens and keys never travel over plain http except on loopback.
+
+        ``OIDC_ALLOW_INSECURE_HTTP=1`` exists for the compose network; a
+        production deployment that needs it is trusting every hop between
+        the API and Keycloak, so it is refused rather than warned about.
+        """
+        if self.resource.allow_insecure_http:
+            raise ConfigError("OIDC_ALLOW_INSECURE_HTTP=1 is refused when APP_ENV=production: use https")
+        parts = urlsplit(self.resource.issuer)
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"OIDC_ISSUER uses plain http on a non-loopback host ({parts.hostname}) "
+                "and APP_ENV=production: use https"
+            )

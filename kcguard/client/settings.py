@@ -21,8 +21,8 @@ class ClientSettings(EnvSettings):
     auth_method: str = setting("CLIENT_AUTH_METHOD", "client_secret_basic")
     scope: str = setting("CLIENT_SCOPE", "test_api_access", empty_is_value=True)
     api_url: str = setting("API_URL", "http://127.0.0.1:50100", strip_slash=True)
-    timeout: float = setting("CLIENT_TIMEOUT", 10.0, minimum=0)
-    expiry_margin: float = setting("TOKEN_EXPIRY_MARGIN", 30.0, minimum=0)
+    timeout: float = setting("CLIENT_TIMEOUT", 10.0, minimum=0, maximum=60)
+    expiry_margin: float = setting("TOKEN_EXPIRY_MARGIN", 30.0, minimum=0, maximum=3_600)
     allow_insecure_http: bool = setting("OIDC_ALLOW_INSECURE_HTTP", False)
     #: Ask for DPoP-bound tokens and sign a proof per call (RFC 9449).
     dpop: bool = setting("CLIENT_DPOP", False)

@@ -79,7 +79,7 @@ def _with_retries(session: requests.Session, *, retry_statuses: tuple[int, ...])
     return session
 
 
-def issuer_of_api(api_url: str, session: requests.Session, *, timeout: float, allow_insecure_http: bool) -> str:
+def issuer_of_api(api_url: str, *, timeout: float, allow_insecure_http: bool) -> str:
     """The authorization server named by the API's RFC 9728 metadata, found from the API's URL alone.
 
     RFC 9728 section 3.3: the document's ``resource`` must be the URL it was
@@ -87,7 +87,7 @@ def issuer_of_api(api_url: str, session: requests.Session, *, timeout: float, al
     """
     url = api_url.rstrip("/") + WELL_KNOWN_PATH
     try:
-        document = fetch_json(session, url, timeout=timeout, allow_insecure_http=allow_insecure_http)
+        document = fetch_json(url, timeout=timeout, allow_insecure_http=allow_insecure_http)
     except ProviderUnavailable as error:
         raise TokenError(f"The API's resource metadata could not be read: {error}") from None
     if document.get("resource") != api_url.rstrip("/"):
@@ -120,7 +120,6 @@ class TokenClient:
             retry_statuses=keycloak_statuses,
         )
         self._oauth.hooks["response"].append(self._remember_nonce)
-        self._session = _with_retries(requests.Session(), retry_statuses=keycloak_statuses)
         self._metadata: ProviderMetadata | None = None
         self.dpop_key = dpop_key
         if self.dpop_key is None and settings.dpop:
@@ -139,13 +138,11 @@ class TokenClient:
                 if self._settings.issuer_from_api:
                     issuer = issuer_of_api(
                         self._settings.api_url,
-                        self._session,
                         timeout=self._settings.timeout,
                         allow_insecure_http=self._settings.allow_insecure_http,
                     )
                     discovery_url = discovery_url_of(issuer)
                 self._metadata = ProviderMetadata(
-                    self._session,
                     discovery_url,
                     issuer,
                     timeout=self._settings.timeout,
@@ -209,7 +206,12 @@ class TokenClient:
             extra["headers"] = {"DPoP": self.dpop_key.proof("POST", token_url)}
         try:
             response = self._oauth.fetch_token(
-                token_url, grant_type="client_credentials", timeout=self._settings.timeout, **extra
+                token_url,
+                grant_type="client_credentials",
+                timeout=self._settings.timeout,
+                # A redirect would carry the client's secret to a URL nobody checked.
+                allow_redirects=False,
+                **extra,
             )
         except OAuthError as error:
             raise self._oauth_error(error.error, error.description or "") from None

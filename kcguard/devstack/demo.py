@@ -11,9 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import EnvSettings, check_bounds, setting
+from .cluster import KeycloakCluster
 from .errors import DevStackError
+from .postgres import PostgresServer
 from .processes import stop_process, wait_http
 from .server import PARTNER_REALM, PROJECT_ROOT, REALM, REALM_FILE, KeycloakServer
 
@@ -22,18 +26,63 @@ logger = logging.getLogger(__name__)
 DEFAULT_HTTP_PORT = 8080
 DEFAULT_MANAGEMENT_PORT = 9000
 DEFAULT_API_PORT = 50100
-#: How the API is served, here and in the Dockerfile (after ``--bind``).
-GUNICORN_ARGS = (
-    "--workers",
-    "2",
+DEFAULT_WORKERS = 2
+#: The API's production server: granian's WSGI interface, chosen by measurement (bench/run.py).
+#: The access log shows the path without its query string: /callback's query carries the sign-in's
+#: authorization code. Stopping waits for requests in flight (at most 30 s).
+GRANIAN_OPTIONS = (
+    "--interface",
+    "wsgi",
+    "--factory",
+    "--no-ws",
+    "--access-log",
+    "--access-log-fmt",
+    '%(addr)s [%(time)s] "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1fms',
+    "--workers-kill-timeout",
+    "30",
+)
+#: The app factory, in granian's spelling and gunicorn's.
+GRANIAN_APP, GUNICORN_APP = "server:create_app", "server:create_app()"
+#: The alternative production server, gunicorn (after ``--bind``; workers from ``WEB_CONCURRENCY``).
+GUNICORN_OPTIONS = (
     "--no-control-socket",
     "--access-logfile",
     "-",
     # The path without its query string: /callback's query carries the sign-in's authorization code.
     "--access-logformat",
     '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
-    "server:create_app()",
 )
+GUNICORN_ARGS = (*GUNICORN_OPTIONS, GUNICORN_APP)
+
+
+@dataclass(frozen=True)
+class ServeSettings(EnvSettings):
+    """Where and how wide the production server listens (``scripts/serve``, the Dockerfile)."""
+
+    host: str = setting("HOST", "127.0.0.1")
+    port: int = setting("PORT", DEFAULT_API_PORT, minimum=1, maximum=65535)
+    workers: int = setting("WEB_CONCURRENCY", DEFAULT_WORKERS, minimum=1, maximum=64)
+
+    def __post_init__(self) -> None:
+        check_bounds(self)
+
+
+def production_command(host: str, port: int, workers: int = DEFAULT_WORKERS, app: str = GRANIAN_APP) -> list[str]:
+    """The command that serves the API for real (scripts/serve, the Dockerfile, the demo)."""
+    bind = ["--host", host, "--port", str(port), "--workers", str(workers)]
+    return [sys.executable, "-m", "granian", *bind, *GRANIAN_OPTIONS, app]
+
+
+def serve(settings: ServeSettings) -> None:
+    """Replace this process with the production server, so that it receives the signals itself.
+
+    From the project folder when run from a checkout (``server.py`` is there);
+    otherwise (an installed package, the Dockerfile) from the current folder.
+    """
+    command = production_command(settings.host, settings.port, settings.workers)
+    if (PROJECT_ROOT / "server.py").exists():
+        os.chdir(PROJECT_ROOT)
+    os.execv(command[0], command)  # noqa: S606 - no shell: the arguments are passed as they are
 
 
 def demo_client_secrets(realm_file: Path = REALM_FILE) -> dict[str, str]:
@@ -56,7 +105,7 @@ def public_url(port: int) -> str:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Keycloak, then the API under gunicorn, then the client's calls; up until Ctrl-C."""
+    """Keycloak, then the API under its production server, then the client's calls; up until Ctrl-C."""
     api_url = f"http://127.0.0.1:{args.api_port}"
     with _server_from_args(args) as keycloak, tempfile.TemporaryDirectory(prefix="kcguard-metrics-") as metrics:
         environment = {
@@ -69,8 +118,8 @@ def run_demo(args: argparse.Namespace) -> int:
             "PORT": str(args.api_port),
             "API_URL": api_url,
         }
-        api_command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{args.api_port}", *GUNICORN_ARGS]
-        logger.info("Starting the API on %s (gunicorn, 2 workers)...", api_url)
+        api_command = production_command("127.0.0.1", args.api_port)
+        logger.info("Starting the API on %s (granian, %d workers)...", api_url, DEFAULT_WORKERS)
         api = subprocess.Popen(api_command, cwd=PROJECT_ROOT, env=environment)
         try:
             wait_http(f"{api_url}/readyz", 60, api)
@@ -120,5 +169,55 @@ def run_keycloak(args: argparse.Namespace) -> int:
         )
         with contextlib.suppress(KeyboardInterrupt):
             while keycloak._process is not None and keycloak._process.poll() is None:
+                time.sleep(1)
+    return 0
+
+
+def run_cluster(args: argparse.Namespace) -> int:
+    """Two (``--nodes``) clustered Keycloak nodes on one PostgreSQL; up until Ctrl-C.
+
+    The database is ``KC_DB_URL`` (with ``KC_DB_USERNAME``/``KC_DB_PASSWORD``) when set, otherwise a
+    throwaway PostgreSQL started here from Debian's package. Node ``i`` listens on ``--port + i`` and
+    ``--management-port + i``; every node issues tokens as ``http://localhost:<--port>``.
+    """
+    with contextlib.ExitStack() as stack:
+        db_url = os.environ.get("KC_DB_URL") or ""
+        username = os.environ.get("KC_DB_USERNAME") or "keycloak"
+        password = os.environ.get("KC_DB_PASSWORD") or ""
+        if not db_url:
+            postgres = stack.enter_context(PostgresServer())
+            password = password or "keycloak"
+            postgres.create_database("keycloak", username, password)
+            db_url = postgres.jdbc_url("keycloak")
+        cluster = KeycloakCluster(
+            db_url=db_url,
+            db_username=username,
+            db_password=password,
+            nodes=args.nodes,
+            hostname=public_url(args.port),
+            http_ports=[args.port + index for index in range(args.nodes)],
+            management_ports=[args.management_port + index for index in range(args.nodes)],
+            admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
+        )
+        stack.enter_context(cluster)
+        for index, node in enumerate(cluster.nodes, 1):
+            logger.info(
+                "Node %d: %s (management %d, cluster port %d, %d MiB, pid %d)",
+                index,
+                node.url,
+                node.management_port,
+                node.cluster_port,
+                (node.rss_bytes or 0) // 2**20,
+                node.pid,
+            )
+        logger.info(
+            "Keycloak cluster is up in %.0f s (issuer %s; admin %r / %s). Ctrl-C stops it.",
+            cluster.startup_seconds or 0,
+            cluster.issuer,
+            cluster.nodes[0].admin_username,
+            cluster.nodes[0].admin_password,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            while cluster.running() and all(node._process.poll() is None for node in cluster.running()):
                 time.sleep(1)
     return 0

@@ -1,4 +1,5 @@
-"""One Keycloak dev-mode process on 127.0.0.1 with the realms imported (myorg, and partner as a second tenant).
+"""One Keycloak process on 127.0.0.1 with the realms imported (myorg, and partner as a second tenant): dev mode,
+or a clustered node.
 
 Each run gets a fresh Keycloak home (scripts, config, a new ``data``
 directory) that links to the cached distribution's libraries, so runs never
@@ -8,6 +9,7 @@ share state and the cache stays pristine.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -50,7 +52,11 @@ KEYCLOAK_ENVIRONMENT = (
     "KC_DB_URL",
     "KC_DB_USERNAME",
     "KC_DB_PASSWORD",
+    "KC_METRICS_ENABLED",
+    "KC_CACHE",
 )
+#: Build-time options of the clustered (production-mode) server image, built once and cached.
+CLUSTER_BUILD_OPTIONS = {"KC_DB": "postgres", "KC_HEALTH_ENABLED": "true", "KC_METRICS_ENABLED": "true"}
 
 
 def import_name(realm_file: Path) -> str:
@@ -58,8 +64,79 @@ def import_name(realm_file: Path) -> str:
     return f"{json.loads(realm_file.read_text())['realm']}-realm.json"
 
 
+def make_home(dist: Path, quarkus: Path | None = None, realm_files: Sequence[Path] = ()) -> Path:
+    """A fresh Keycloak home: own bin/kc.sh, conf, lib/quarkus and data; shared read-only libraries.
+
+    ``quarkus`` is a built server image (``lib/quarkus`` after ``kc.sh build``) to use instead of the
+    distribution's; ``realm_files`` go into ``data/import``.
+    """
+    home = Path(tempfile.mkdtemp(prefix="kcguard-keycloak-"))
+    (home / "bin").mkdir()
+    shutil.copy2(dist / "bin" / "kc.sh", home / "bin" / "kc.sh")
+    shutil.copytree(dist / "conf", home / "conf")
+    (home / "lib").mkdir()
+    shutil.copytree(quarkus or dist / "lib" / "quarkus", home / "lib" / "quarkus")
+    shutil.copy2(dist / "lib" / "quarkus-run.jar", home / "lib" / "quarkus-run.jar")
+    for shared in ("lib/lib", "lib/app", "themes", "providers"):
+        (home / shared).symlink_to(dist / shared)
+    (home / "data" / "import").mkdir(parents=True)
+    for realm_file in realm_files:
+        shutil.copy2(realm_file, home / "data" / "import" / import_name(realm_file))
+    return home
+
+
+def cluster_server_image(timeout: float = 600.0) -> Path:
+    """The server image for production mode (``kc.sh build`` with ``CLUSTER_BUILD_OPTIONS``), built once.
+
+    ``kc.sh start`` without ``--optimized`` would rebuild it on every start (a minute or more of
+    CPU per node); the result is a small ``lib/quarkus`` directory, cached beside the distribution.
+    """
+    dist = distribution.ensure_distribution()
+    key = hashlib.sha256(json.dumps(sorted(CLUSTER_BUILD_OPTIONS.items())).encode()).hexdigest()[:12]
+    image = distribution.cache_dir() / f"keycloak-{distribution.KEYCLOAK_VERSION}-build-{key}"
+    if (image / "build-system.properties").exists():
+        return image
+    runtime = java.find_java()
+    home = make_home(dist)
+    try:
+        logger.info("Building Keycloak's production-mode server image once (%s)...", image.name)
+        environment = {
+            **{name: value for name, value in os.environ.items() if not name.startswith("KC_")},
+            "JAVA_HOME": str(runtime.home),
+            **CLUSTER_BUILD_OPTIONS,
+        }
+        build = subprocess.Popen(
+            [str(home / "bin" / "kc.sh"), "build"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            output, _ = build.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise DevStackError(f"kc.sh build did not finish within {timeout:.0f} s") from None
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # kc.sh and its JVM, whatever happened
+                os.killpg(build.pid, signal.SIGKILL)
+            build.wait(timeout=10)
+        if build.returncode != 0:
+            raise DevStackError("kc.sh build failed:\n" + "\n".join(output.splitlines()[-20:]))
+        with contextlib.suppress(OSError):  # another process may have cached the same image meanwhile
+            os.rename(home / "lib" / "quarkus", image)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return image
+
+
 class KeycloakServer:
-    """One Keycloak dev-mode process on 127.0.0.1 with the realm imported; a context manager."""
+    """One Keycloak process on 127.0.0.1 with the realm imported; a context manager.
+
+    Dev mode (``start-dev``, in-memory database unless ``db_url``) by default; with ``cluster_port``, a
+    production-mode node of an Infinispan cluster on the shared PostgreSQL ``db_url`` (see ``cluster``).
+    """
 
     def __init__(
         self,
@@ -73,6 +150,8 @@ class KeycloakServer:
         db_username: str | None = None,
         db_password: str | None = None,
         startup_timeout: float = 240.0,
+        cluster_port: int | None = None,
+        import_realm: bool = True,
     ) -> None:
         self.http_port = http_port or free_port()
         self.management_port = management_port or free_port()
@@ -91,6 +170,11 @@ class KeycloakServer:
                 "KC_DB_PASSWORD": db_password or "",
             }
         self.startup_timeout = startup_timeout
+        #: Clustered (production mode, Infinispan over JGroups on 127.0.0.1:cluster_port) when set.
+        self.cluster_port = cluster_port
+        if cluster_port and not db_url:
+            raise DevStackError("a clustered Keycloak needs a shared PostgreSQL database (db_url)")
+        self.import_realm = import_realm
         self.startup_seconds: float | None = None
         self.rss_bytes: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -117,25 +201,11 @@ class KeycloakServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def _make_home(self, dist: Path) -> Path:
-        """A fresh Keycloak home: own bin/kc.sh, conf, lib/quarkus and data; shared read-only libraries."""
-        home = Path(tempfile.mkdtemp(prefix="kcguard-keycloak-"))
-        (home / "bin").mkdir()
-        shutil.copy2(dist / "bin" / "kc.sh", home / "bin" / "kc.sh")
-        shutil.copytree(dist / "conf", home / "conf")
-        (home / "lib").mkdir()
-        shutil.copytree(dist / "lib" / "quarkus", home / "lib" / "quarkus")
-        shutil.copy2(dist / "lib" / "quarkus-run.jar", home / "lib" / "quarkus-run.jar")
-        for shared in ("lib/lib", "lib/app", "themes", "providers"):
-            (home / shared).symlink_to(dist / shared)
-        (home / "data" / "import").mkdir(parents=True)
-        for realm_file in self.realm_files:
-            shutil.copy2(realm_file, home / "data" / "import" / import_name(realm_file))
-        return home
-
     def start(self) -> None:
         runtime = java.find_java()
-        self._home = self._make_home(distribution.ensure_distribution())
+        image = cluster_server_image() if self.cluster_port else None
+        realm_files = self.realm_files if self.import_realm else ()
+        self._home = make_home(distribution.ensure_distribution(), image, realm_files)
         environment = {
             # Only the KC_* settings below reach Keycloak, whatever the caller's environment holds.
             **{name: value for name, value in os.environ.items() if not name.startswith("KC_")},
@@ -149,7 +219,18 @@ class KeycloakServer:
             "KC_HEALTH_ENABLED": "true",
             **self._database,
         }
-        command = [str(self._home / "bin" / "kc.sh"), "start-dev", "--import-realm", "--http-host=127.0.0.1"]
+        command = [str(self._home / "bin" / "kc.sh"), "start-dev", "--http-host=127.0.0.1"]
+        if self.cluster_port:
+            # start-dev never clusters: production mode with the prebuilt image, plain HTTP on loopback,
+            # and JGroups (discovery through the JGROUPS_PING table, Keycloak's default) on 127.0.0.1 too.
+            environment.update(CLUSTER_BUILD_OPTIONS, KC_CACHE="ispn")
+            command[1:2] = ["start", "--optimized", "--http-enabled=true"]
+            command += [
+                "--cache-embedded-network-bind-address=127.0.0.1",
+                f"--cache-embedded-network-bind-port={self.cluster_port}",
+            ]
+        if self.import_realm:
+            command.append("--import-realm")
         logger.info(
             "Starting Keycloak %s on %s (Java %d, log: %s)...",
             distribution.KEYCLOAK_VERSION,
@@ -199,6 +280,17 @@ class KeycloakServer:
         raise DevStackError(
             f"Keycloak was not ready within {self.startup_timeout:.0f} s ({health}).\n{self.log_tail()}"
         )
+
+    def cluster_size(self) -> int | None:
+        """How many nodes this one sees in its Infinispan cluster (metric ``vendor_cluster_size``), if known."""
+        if not self.cluster_port:
+            return None
+        with contextlib.suppress(requests.RequestException):
+            metrics = requests.get(f"http://127.0.0.1:{self.management_port}/metrics", timeout=5)
+            for line in metrics.text.splitlines():
+                if line.startswith("vendor_cluster_size{"):
+                    return int(float(line.rsplit(" ", 1)[1]))
+        return None
 
     def log_tail(self, lines: int = 30) -> str:
         try:

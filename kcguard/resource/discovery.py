@@ -6,40 +6,17 @@ import logging
 import threading
 from typing import Any
 
-import requests
-
 from ..config import ConfigError, check_url
+from .fetch import MAX_DOCUMENT_BYTES, ProviderUnavailable, request_json
+
+__all__ = ["MAX_DOCUMENT_BYTES", "ProviderMetadata", "ProviderUnavailable", "fetch_json"]
 
 logger = logging.getLogger(__name__)
 
-#: Larger answers are not metadata or key sets; refuse them rather than parse them.
-MAX_DOCUMENT_BYTES = 512 * 1024
 
-
-class ProviderUnavailable(Exception):
-    """Keycloak could not be reached or answered something unusable."""
-
-
-def fetch_json(session: requests.Session, url: str, *, timeout: float, allow_insecure_http: bool) -> dict[str, Any]:
-    """GET a JSON object with a bounded timeout and size."""
-    try:
-        check_url("URL from Keycloak", url, allow_insecure_http=allow_insecure_http)
-        response = session.get(url, timeout=timeout, headers={"Accept": "application/json"})
-    except ConfigError as error:
-        raise ProviderUnavailable(str(error)) from None
-    except requests.RequestException as error:
-        raise ProviderUnavailable(f"{url} unreachable ({type(error).__name__})") from None
-    if response.status_code != 200:
-        raise ProviderUnavailable(f"{url} answered HTTP {response.status_code}")
-    if len(response.content) > MAX_DOCUMENT_BYTES:
-        raise ProviderUnavailable(f"{url} answered more than {MAX_DOCUMENT_BYTES} bytes")
-    try:
-        document = response.json()
-    except ValueError:
-        raise ProviderUnavailable(f"{url} did not answer JSON") from None
-    if not isinstance(document, dict):
-        raise ProviderUnavailable(f"{url} did not answer a JSON object")
-    return document
+def fetch_json(url: str, *, timeout: float, allow_insecure_http: bool) -> dict[str, Any]:
+    """GET a JSON object: checked URL, no redirects, bounded size and total time."""
+    return request_json(url, timeout=timeout, allow_insecure_http=allow_insecure_http)
 
 
 class ProviderMetadata:
@@ -47,19 +24,13 @@ class ProviderMetadata:
 
     The document's ``issuer`` must equal the configured issuer exactly
     (OpenID Connect Discovery 1.0, section 4.3), so a misconfigured URL fails
-    loudly instead of trusting another realm's keys.
+    loudly instead of trusting another realm's keys. Every endpoint it names
+    passes the same plain-http check as the configured URLs: the client's
+    secret goes to ``token_endpoint``, the API's secret and the user's token
+    to ``introspection_endpoint``.
     """
 
-    def __init__(
-        self,
-        session: requests.Session,
-        discovery_url: str,
-        issuer: str,
-        *,
-        timeout: float,
-        allow_insecure_http: bool,
-    ) -> None:
-        self._session = session
+    def __init__(self, discovery_url: str, issuer: str, *, timeout: float, allow_insecure_http: bool) -> None:
         self._url = discovery_url
         self._issuer = issuer
         self._timeout = timeout
@@ -68,12 +39,15 @@ class ProviderMetadata:
         self._lock = threading.Lock()
 
     def endpoint(self, name: str) -> str:
-        """Return an endpoint URL such as ``jwks_uri`` or ``token_endpoint``."""
+        """Return an endpoint URL such as ``jwks_uri`` or ``token_endpoint``, checked like a configured one."""
         document = self._load()
         url = document.get(name)
         if not isinstance(url, str) or not url:
             raise ProviderUnavailable(f"discovery document has no {name}")
-        return url
+        try:
+            return check_url(f"{name} from the discovery document", url, allow_insecure_http=self._allow_insecure_http)
+        except ConfigError as error:
+            raise ProviderUnavailable(str(error)) from None
 
     def document(self) -> dict[str, Any]:
         """A copy of the whole checked document (for an OpenID client such as the browser sign-in)."""
@@ -82,9 +56,7 @@ class ProviderMetadata:
     def _load(self) -> dict[str, Any]:
         with self._lock:
             if self._document is None:
-                document = fetch_json(
-                    self._session, self._url, timeout=self._timeout, allow_insecure_http=self._allow_insecure_http
-                )
+                document = fetch_json(self._url, timeout=self._timeout, allow_insecure_http=self._allow_insecure_http)
                 if document.get("issuer") != self._issuer:
                     raise ProviderUnavailable(
                         f"discovery document names issuer {document.get('issuer')!r}, expected {self._issuer!r}"

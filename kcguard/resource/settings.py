@@ -31,16 +31,22 @@ class ResourceSettings(EnvSettings):
     discovery_url: str = setting("OIDC_DISCOVERY_URL", "")
     jwks_url: str = setting("OIDC_JWKS_URL", "")
     algorithms: tuple[str, ...] = setting("OIDC_ALGORITHMS", ("RS256",))
-    leeway: int = setting("OIDC_LEEWAY", 30, minimum=0)
-    jwks_cache_ttl: float = setting("OIDC_JWKS_CACHE_TTL", 600.0, minimum=0)
-    jwks_refresh_cooldown: float = setting("OIDC_JWKS_REFRESH_COOLDOWN", 30.0, minimum=0)
-    http_timeout: float = setting("OIDC_HTTP_TIMEOUT", 5.0, minimum=0)
+    leeway: int = setting("OIDC_LEEWAY", 30, minimum=0, maximum=300)
+    jwks_cache_ttl: float = setting("OIDC_JWKS_CACHE_TTL", 600.0, minimum=1, maximum=86_400)
+    jwks_refresh_cooldown: float = setting("OIDC_JWKS_REFRESH_COOLDOWN", 30.0, minimum=1, maximum=3_600)
+    #: Unknown-kid refetches allowed at once; the budget refills at one per cooldown.
+    jwks_refetch_burst: int = setting("OIDC_JWKS_REFETCH_BURST", 1, minimum=1, maximum=10)
+    #: Last good keys are used through an outage for at most this long after the last good fetch.
+    jwks_max_staleness: float = setting("OIDC_JWKS_MAX_STALENESS", 86_400.0, minimum=1, maximum=30 * 86_400)
+    #: How long a request may wait for a key fetch it needs (no keys yet, unknown kid).
+    key_fetch_wait: float = setting("OIDC_KEY_FETCH_WAIT", 1.0, minimum=0, maximum=30)
+    http_timeout: float = setting("OIDC_HTTP_TIMEOUT", 5.0, minimum=0, maximum=60)
     allow_insecure_http: bool = setting("OIDC_ALLOW_INSECURE_HTTP", False)
-    token_cache_size: int = setting("OIDC_TOKEN_CACHE_SIZE", 10_000, minimum=0)
+    token_cache_size: int = setting("OIDC_TOKEN_CACHE_SIZE", 10_000, minimum=0, maximum=1_000_000)
     introspection: bool = setting("OIDC_INTROSPECTION", False)
     introspection_client_id: str = setting("OIDC_INTROSPECTION_CLIENT_ID", "test_api_resource")
     introspection_client_secret: str = setting("OIDC_INTROSPECTION_CLIENT_SECRET", "", secret=True)
-    introspection_cache_ttl: float = setting("OIDC_INTROSPECTION_CACHE_TTL", 10.0, minimum=0)
+    introspection_cache_ttl: float = setting("OIDC_INTROSPECTION_CACHE_TTL", 10.0, minimum=0, maximum=3_600)
     dpop: str = setting("OIDC_DPOP", "allowed")
     dpop_algorithms: tuple[str, ...] = setting("OIDC_DPOP_ALGORITHMS", DEFAULT_DPOP_ALGORITHMS)
     dpop_max_age: float = setting("OIDC_DPOP_MAX_AGE", 60.0, minimum=1)
@@ -73,6 +79,11 @@ class ResourceSettings(EnvSettings):
             )
         if self.http_timeout <= 0:
             raise ConfigError("OIDC_HTTP_TIMEOUT must be greater than 0")
+        if self.jwks_max_staleness < self.jwks_cache_ttl:
+            raise ConfigError(
+                f"OIDC_JWKS_MAX_STALENESS ({self.jwks_max_staleness:g}) must be at least "
+                f"OIDC_JWKS_CACHE_TTL ({self.jwks_cache_ttl:g})"
+            )
         if self.introspection and not self.introspection_client_secret:
             raise ConfigError("OIDC_INTROSPECTION=1 needs OIDC_INTROSPECTION_CLIENT_SECRET")
         object.__setattr__(self, "dpop", self.dpop.lower())

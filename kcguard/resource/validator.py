@@ -17,18 +17,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc9068 import JWTBearerTokenValidator
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import (
     BadSignatureError,
     ClaimError,
     JoseError,
     MissingAlgorithmError,
+    MissingClaimError,
     UnsupportedAlgorithmError,
 )
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
+from joserfc.jws import JWSRegistry
 
 from .discovery import ProviderMetadata, ProviderUnavailable
 from .errors import InsufficientScope, InsufficientUserAuthentication, InvalidToken, ValidationUnavailable
@@ -45,6 +46,26 @@ logger = logging.getLogger(__name__)
 #: RFC 9068 section 2.1 header types for JWT access tokens.
 AT_JWT_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _KEY_TYPE_FOR_ALG_PREFIX = {"RS": RSAKey, "PS": RSAKey, "ES": ECKey, "Ed": OKPKey}
+
+
+class AccessTokenClaims(jwt.JWTClaimsRegistry):
+    """joserfc's claim rules, run on the registered claims only.
+
+    The base class looks up a ``validate_<name>`` method for every claim the
+    token carries (a Keycloak token has fifteen or more, most without rules);
+    the options here are all registered claims, so checking those is the same
+    verdict for less work.
+    """
+
+    REGISTERED = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti")
+
+    def validate(self, claims: dict[str, Any]) -> None:
+        missing = sorted(key for key in self.essential_keys if claims.get(key) is None)
+        if missing:
+            raise MissingClaimError(",".join(missing))
+        for key in self.REGISTERED:
+            if key in claims:
+                getattr(self, f"validate_{key}")(claims[key])
 
 
 class KeycloakTokenValidator(JWTBearerTokenValidator):
@@ -66,7 +87,10 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
         self._clock = clock
         self._introspection_ttl = settings.introspection_cache_ttl
         self._verified: TokenCache[AccessToken] = TokenCache(settings.token_cache_size, clock)
-        self._claims = jwt.JWTClaimsRegistry(
+        keys.on_removed(self._verified.drop_kids)
+        #: Built once: joserfc would build a registry of the allowed algorithms on every decode.
+        self._registry = JWSRegistry(algorithms=list(settings.algorithms))
+        self._claims = AccessTokenClaims(
             now=lambda: int(self._clock()),
             leeway=settings.leeway,
             iss={"essential": True, "value": settings.issuer},
@@ -76,37 +100,51 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
             sub={"essential": True},
         )
 
-    def authenticate_token(self, token_string: str, *, proof_follows: bool = False) -> AccessToken:
-        """The verified claims of ``token_string``, from the cache when it already passed.
+    def cached(self, token_string: str, *, proof_follows: bool = False) -> AccessToken | None:
+        """The token's claims if it passed validation before and has not expired since; no verification.
 
         A DPoP-bound token is worth nothing without its proof, so it is
         refused unless the caller says it checks the proof next
         (``proof_follows``), as the Flask protector does for the DPoP scheme.
-        Each call reports one outcome to the observer.
+        A hit, or a refusal, reports its outcome to the observer.
         """
         try:
-            return self._authenticate(token_string, proof_follows)
+            self.keys.check_usable()
+            token = self._verified.get(token_digest(token_string))
+            if token is not None:
+                self._check_scheme(token, proof_follows)
         except OAuth2Error as error:
             self.observer.validation(outcome_of(error))
             raise
+        if token is not None:
+            self.observer.validation(CACHE_HIT)
+        return token
 
-    def _authenticate(self, token_string: str, proof_follows: bool) -> AccessToken:
-        digest = token_digest(token_string)
-        token = self._verified.get(digest)
-        outcome = CACHE_HIT
-        if token is None:
+    def authenticate_token(self, token_string: str, *, proof_follows: bool = False) -> AccessToken:
+        """The verified claims of ``token_string``, from the cache when it already passed; one outcome reported."""
+        token = self.cached(token_string, proof_follows=proof_follows)
+        if token is not None:
+            return token
+        try:
             token = self._verify(token_string)
             expires_at = float(token["exp"])
             if self._introspector is not None:
-                self._check_active(token_string, token)
+                self._check_active(token_string, token, expires_at)
                 expires_at = min(expires_at, self._clock() + self._introspection_ttl)
-            self._verified.put(digest, token, expires_at)
+            kid = jws.extract_compact(token_string.encode("ascii")).headers()["kid"]
+            self._verified.put(token_digest(token_string), token, expires_at, kid=kid)
             self.observer.token_cache_size(len(self._verified))
-            outcome = OK
+            self._check_scheme(token, proof_follows)
+        except OAuth2Error as error:
+            self.observer.validation(outcome_of(error))
+            raise
+        self.observer.validation(OK)
+        return token
+
+    @staticmethod
+    def _check_scheme(token: AccessToken, proof_follows: bool) -> None:
         if token.is_dpop_bound and not proof_follows:
             raise InvalidToken("The token is bound to a DPoP key: send it with the DPoP scheme and a DPoP proof.")
-        self.observer.validation(outcome)
-        return token
 
     def validate_token(
         self,
@@ -148,7 +186,7 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
 
     def _verify(self, token_string: str) -> AccessToken:
         try:
-            decoded = jwt.decode(token_string, self._key_for, algorithms=self._algorithms)
+            decoded = jwt.decode(token_string, self._key_for, registry=self._registry)
             claims = decoded.claims
             self._claims.validate(claims)
         except InvalidToken:
@@ -190,10 +228,10 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
             raise InvalidToken("The signing key does not fit the token algorithm.")
         return key
 
-    def _check_active(self, token_string: str, token: AccessToken) -> None:
+    def _check_active(self, token_string: str, token: AccessToken, expires_at: float) -> None:
         """Ask Keycloak; its answer's ``cnf`` is the binding that counts (RFC 7662, RFC 9449 section 6.2)."""
         try:
-            answer = self._introspector.introspect(token_string)
+            answer = self._introspector.introspect(token_string, expires_at)
         except ProviderUnavailable as error:
             logger.warning("introspection failed: %s", error)
             raise ValidationUnavailable(description="Token introspection is unavailable; try again shortly.") from None
@@ -212,7 +250,7 @@ class KeycloakTokenValidator(JWTBearerTokenValidator):
 
 
 def build_validator(
-    settings: ResourceSettings, session: requests.Session | None = None, observer: Observer = NO_OBSERVER
+    settings: ResourceSettings, observer: Observer = NO_OBSERVER
 ) -> KeycloakTokenValidator | IssuerSelector:
     """Wire discovery, the key cache and (when configured) introspection into a validator; no network yet.
 
@@ -221,37 +259,37 @@ def build_validator(
     """
     each = settings.per_issuer()
     if len(each) > 1:
-        validators = [build_validator(one, session, observer) for one in each]
+        validators = [build_validator(one, observer) for one in each]
         return IssuerSelector(validators, observer.for_issuer(NO_ISSUER))
     settings = each[0]
     observer = observer.for_issuer(settings.issuer)
-    session = session or requests.Session()
-    session.headers.setdefault("User-Agent", "kcguard-resource")
     metadata = ProviderMetadata(
-        session,
         settings.discovery_url,
         settings.issuer,
         timeout=settings.http_timeout,
         allow_insecure_http=settings.allow_insecure_http,
     )
     keys = KeyCache(
-        session,
         metadata,
         jwks_url=settings.jwks_url,
         ttl=settings.jwks_cache_ttl,
         cooldown=settings.jwks_refresh_cooldown,
         timeout=settings.http_timeout,
         allow_insecure_http=settings.allow_insecure_http,
+        wait=settings.key_fetch_wait,
+        max_staleness=settings.jwks_max_staleness,
+        burst=settings.jwks_refetch_burst,
         observer=observer,
     )
     introspector = None
     if settings.introspection:
         introspector = Introspector(
-            session,
             metadata,
             client_id=settings.introspection_client_id,
             client_secret=settings.introspection_client_secret,
             timeout=settings.http_timeout,
+            allow_insecure_http=settings.allow_insecure_http,
+            inactive_cache_size=settings.token_cache_size,
             observer=observer,
         )
     return KeycloakTokenValidator(settings, keys, introspector, observer=observer)

@@ -72,3 +72,18 @@ def test_client_py_without_configuration_says_what_is_missing(environment):
     assert result.stderr == (
         "client.py: configuration error: CLIENT_ID and CLIENT_SECRET must be set (in the environment or .env)\n"
     )
+
+
+def test_server_py_refuses_an_unknown_log_level_without_a_traceback(environment):
+    result = subprocess.run(
+        [sys.executable, "server.py"],
+        cwd=ROOT,
+        env={**environment, "LOG_LEVEL": "foo"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "server.py: configuration error: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'FOO'\n"
+    )

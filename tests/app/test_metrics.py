@@ -126,6 +126,7 @@ def test_exact_counts_under_two_gunicorn_workers(local_issuer: LocalIssuer, tmp_
         "DATABASE": str(tmp_path / "db.sqlite"),
         "PROMETHEUS_MULTIPROC_DIR": str(directory),
         "LOG_FORMAT": "json",
+        "WEB_CONCURRENCY": "2",
     }
     now = int(time.time())
     impostor = LocalIssuer.new_key(local_issuer.key.kid)  # same kid, other key: a wrong signature

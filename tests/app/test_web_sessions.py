@@ -12,9 +12,13 @@ from kcguard.app import db
 from kcguard.app.web import pending, sessions
 
 
-@pytest.fixture
-def connection(tmp_path):
-    connection = db.connect(str(tmp_path / "sessions.sqlite"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def connection(request, tmp_path):
+    """The same storage on a SQLite file and on PostgreSQL (a fresh database, as DATABASE_URL gives)."""
+    if request.param == "sqlite":
+        connection = db.connect(str(tmp_path / "sessions.sqlite"))
+    else:
+        connection = db.connect_postgres(request.getfixturevalue("database_url"))
     sessions.create_schema(connection)
     pending.create_schema(connection)
     yield connection
@@ -50,7 +54,11 @@ def test_expired_sessions_are_purged_without_a_new_sign_in(connection):
 def test_session_and_pending_tables_index_their_expiry(connection):
     indexed = {
         (row["tbl_name"], row["sql"].split("(", 1)[1].rstrip(")").strip())
-        for row in connection.execute("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index'")
+        for row in connection.execute(
+            "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index'"
+            if connection.dialect == "sqlite"
+            else "SELECT tablename AS tbl_name, indexdef AS sql FROM pg_indexes WHERE schemaname = 'public'"
+        )
         if row["sql"]
     }
     assert ("browser_sessions", "expires") in indexed

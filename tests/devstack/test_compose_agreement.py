@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -74,7 +75,22 @@ def test_keycloak_database_is_postgresql_with_the_env_files_credentials(compose,
     assert postgres["environment"] == {"POSTGRES_USER": env_example["KC_DB_USERNAME"], "POSTGRES_DB": "keycloak"}
     assert env_example["POSTGRES_PASSWORD"] == env_example["KC_DB_PASSWORD"]
     assert compose["services"]["keycloak"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    assert postgres["volumes"] == ["keycloak-db:/var/lib/postgresql/data"]
+    assert postgres["volumes"][0] == "keycloak-db:/var/lib/postgresql/data"
+
+
+def test_api_has_its_own_postgresql_role_and_database(compose, env_example):
+    postgres = compose["services"]["postgres"]
+    source, target, mode = postgres["volumes"][1].split(":")
+    assert target == "/docker-entrypoint-initdb.d/create-api-database.sh" and mode == "ro"
+    script = (ROOT / source).read_text()
+    assert '-v api_user="$API_DB_USER" -v api_password="$API_DB_PASSWORD"' in script
+    assert 'CREATE DATABASE kcguard OWNER :"api_user";' in script
+    url = urlsplit(compose["services"]["api"]["environment"]["DATABASE_URL"])
+    assert (url.scheme, url.hostname, url.port, url.path) == ("postgresql", "postgres", 5432, "/kcguard")
+    assert (url.username, url.password) == (env_example["API_DB_USER"], env_example["API_DB_PASSWORD"])
+    assert url.username != env_example["KC_DB_USERNAME"] and url.password != env_example["KC_DB_PASSWORD"]
+    assert env_example["DATABASE_URL"] == "", "the launcher's demo keeps SQLite unless DATABASE_URL is set"
+    assert '".[app,postgres,client]"' in (ROOT / "Dockerfile").read_text(), "the image needs psycopg"
 
 
 def test_bootstrap_admin_comes_from_the_env_file(compose, env_example):
@@ -113,16 +129,27 @@ def test_api_port_and_dependencies(compose):
     port = devstack.DEFAULT_API_PORT
     assert port == AppSettings().port
     assert api["ports"] == [f"127.0.0.1:{port}:{port}"]
-    assert api["depends_on"] == {"keycloak": {"condition": "service_healthy"}}
+    assert api["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "keycloak": {"condition": "service_healthy"},
+    }
     assert compose["services"]["client"]["depends_on"] == {"api": {"condition": "service_healthy"}}
     assert compose["services"]["client"]["environment"]["API_URL"] == f"http://api:{port}"
 
 
-def test_dockerfile_runs_gunicorn_like_the_launcher():
-    cmd = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD "))
-    command = json.loads(cmd.removeprefix("CMD "))
-    assert command[:3] == ["gunicorn", "--bind", f"0.0.0.0:{devstack.DEFAULT_API_PORT}"]
-    assert tuple(command[3:]) == devstack.GUNICORN_ARGS
+def test_dockerfile_serves_the_api_like_scripts_serve(compose):
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    command = json.loads(next(line for line in lines if line.startswith("CMD ")).removeprefix("CMD "))
+    assert command == ["python", "-m", "kcguard.devstack", "serve"]
+    assert "exec .venv/bin/python -m kcguard.devstack serve" in (ROOT / "scripts" / "serve").read_text()
+    environment = next(line for line in lines if line.startswith("ENV ")).split()[1:]
+    assert environment == [
+        "HOST=0.0.0.0",
+        f"PORT={devstack.DEFAULT_API_PORT}",
+        f"WEB_CONCURRENCY={devstack.DEFAULT_WORKERS}",
+    ]
+    # .env.example (the compose env_file) says 127.0.0.1 for the host; the container must override it.
+    assert compose["services"]["api"]["environment"]["HOST"] == "0.0.0.0"  # noqa: S104
 
 
 @pytest.mark.parametrize("settings", [ResourceSettings, AppSettings, ClientSettings, AdminSettings])

@@ -160,9 +160,7 @@ def test_a_token_of_an_unconfigured_issuer_is_refused_before_any_request(
 ):
     with LocalIssuer(port=free_port()) as third:
         recorder = Recorder()
-        validator = build_validator(
-            ResourceSettings(issuers=(local_issuer.issuer, second_issuer.issuer)), None, recorder
-        )
+        validator = build_validator(ResourceSettings(issuers=(local_issuer.issuer, second_issuer.issuer)), recorder)
         for token in (third.sign(), local_issuer.sign(iss=third.issuer), forge({"alg": "RS256"}, {"sub": "x"})):
             with pytest.raises(InvalidToken, match="issuer is not accepted"):
                 validator.authenticate_token(token)
@@ -175,7 +173,7 @@ def test_an_unreadable_token_is_malformed_before_any_issuer_is_chosen(
     local_issuer: LocalIssuer, second_issuer: LocalIssuer
 ):
     recorder = Recorder()
-    validator = build_validator(ResourceSettings(issuers=(local_issuer.issuer, second_issuer.issuer)), None, recorder)
+    validator = build_validator(ResourceSettings(issuers=(local_issuer.issuer, second_issuer.issuer)), recorder)
     for token in ("a.b", "a.!!!.c", forge({"alg": "RS256"}, ["not", "an", "object"])):  # type: ignore[arg-type]
         with pytest.raises(InvalidToken, match="malformed"):
             validator.authenticate_token(token)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.support.auth import bearer
@@ -36,3 +38,25 @@ def test_without_introspection_a_revoked_token_stays_valid_until_exp(keycloak: K
     token = get_token("test_api_client")["access_token"]
     revoke(keycloak, token)
     assert api_client.get("/api/private", headers=bearer(token)).status_code == 200
+
+
+def test_revoked_token_replayed_costs_keycloak_one_introspection_call(
+    keycloak: Keycloak, make_introspecting_app, get_token
+):
+    app = make_introspecting_app()
+    introspector = app.extensions["kcguard.validator"]._introspector
+    metadata = introspector._metadata
+    asked: list[str] = []
+
+    def counting_endpoint(name: str) -> str:
+        asked.append(name)
+        return metadata.endpoint(name)
+
+    introspector._metadata = SimpleNamespace(endpoint=counting_endpoint)
+    client = app.test_client()
+    token = get_token("test_api_client")["access_token"]
+    revoke(keycloak, token)
+    statuses = [client.get("/api/private", headers=bearer(token)).status_code for _ in range(20)]
+    assert statuses == [401] * 20
+    # The "inactive" answer is remembered by the token's digest until its exp.
+    assert asked == ["introspection_endpoint"]

@@ -2,7 +2,8 @@
 
 Keycloak never signs an ``alg: none`` token or one with a forged ``kid``; this
 issuer does, so the validator's refusals can be shown one by one. It also
-counts JWKS fetches and can play dead, for rotation and outage tests.
+counts JWKS fetches and can play dead (``down``: 503) or hang (``hang``:
+accept the connection and never answer), for rotation and outage tests.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ class LocalIssuer:
         self.jwks_fetches = 0
         #: Every request this issuer answered (discovery, keys, anything else).
         self.requests = 0
+        self.token_requests = 0
         self.down = False
+        self.hang = False
+        #: Merged into the discovery document (e.g. a hostile introspection_endpoint).
+        self.metadata: dict[str, Any] = {}
+        self._released = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -76,6 +82,7 @@ class LocalIssuer:
                 "token_endpoint": f"{base}/protocol/openid-connect/token",
                 "authorization_endpoint": f"{base}/protocol/openid-connect/auth",
                 "end_session_endpoint": f"{base}/protocol/openid-connect/logout",
+                **self.metadata,
             },
             "/realms/local/protocol/openid-connect/certs": {"keys": [k.as_dict(private=False) for k in self.keys]},
         }
@@ -88,12 +95,33 @@ class LocalIssuer:
                 issuer.requests += 1
                 if self.path.endswith("/certs"):
                     issuer.jwks_fetches += 1
+                if issuer.hang:
+                    issuer._released.wait(120)  # bounded: __exit__ releases it
+                    self.close_connection = True
+                    return
                 document = issuer._documents().get(self.path)
                 if issuer.down or document is None:
                     self.send_response(503 if issuer.down else 404)
                     self.end_headers()
                     return
                 body = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                """The token endpoint: any client-credentials request gets a fresh token (for load tests)."""
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(min(length, 64 * 1024))
+                if issuer.down or not self.path.endswith("/token"):
+                    self.send_response(503 if issuer.down else 404)
+                    self.end_headers()
+                    return
+                issuer.token_requests += 1
+                token = {"access_token": issuer.sign(), "token_type": "Bearer", "expires_in": 300}
+                body = json.dumps(token).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -109,6 +137,7 @@ class LocalIssuer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-import requests
-from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from ...resource.discovery import ProviderMetadata
 from .. import db
@@ -25,6 +24,10 @@ class SessionInterface(SecureCookieSessionInterface):
     The ``__Host-`` prefix makes browsers refuse the cookie unless it is
     ``Secure``, for path ``/`` and without ``Domain``: a sibling subdomain
     cannot plant or overwrite it.
+
+    Requests without the cookie (every API call) get an empty session without
+    building a signing serializer, and an untouched empty session is not
+    saved: Flask does both on every request otherwise, for nothing.
     """
 
     def __init__(self, settings: AppSettings) -> None:
@@ -40,6 +43,16 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return self._over_https() or self._production or super().get_cookie_secure(app)
 
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
+
 
 def init_app(app: Flask, settings: AppSettings) -> None:
     """Register the Keycloak client and the sign-in pages (no network until someone signs in)."""
@@ -49,8 +62,6 @@ def init_app(app: Flask, settings: AppSettings) -> None:
             "and are not shared between workers"
         )
     resource = settings.resource
-    http = requests.Session()
-    http.headers["User-Agent"] = "kcguard-web"
     oauth = KeycloakOAuth(app)
     keycloak = oauth.register(
         "keycloak",
@@ -62,7 +73,6 @@ def init_app(app: Flask, settings: AppSettings) -> None:
         },
     )
     keycloak.provider = ProviderMetadata(
-        http,
         resource.discovery_url,
         resource.issuer,
         timeout=resource.http_timeout,

@@ -17,6 +17,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 
+from ...resource.errors import ValidationUnavailable
 from ...resource.keys import KeyCache
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -37,7 +38,10 @@ def validate_logout_token(
 
     def key_for(obj: Any) -> Key:
         kid = obj.headers().get("kid")
-        key = keys.get(kid) if isinstance(kid, str) and kid else None
+        try:
+            key = keys.get(kid) if isinstance(kid, str) and kid else None
+        except ValidationUnavailable:  # keys older than OIDC_JWKS_MAX_STALENESS
+            raise InvalidLogoutToken("signing keys are unavailable") from None
         if key is None:
             raise InvalidLogoutToken("logout_token is signed with an unknown key")
         return key

@@ -12,9 +12,10 @@ oldest goes first), ``MAX_AGE`` seconds each, and used once.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
+
+from ..db import Connection
 
 #: Sign-ins one browser may have open at once (tabs, retries); the oldest is forgotten first.
 MAX_PER_BROWSER = 5
@@ -38,18 +39,15 @@ _SCHEMA = (
 )
 
 
-def create_schema(connection: sqlite3.Connection) -> None:
+def create_schema(connection: Connection) -> None:
     for statement in _SCHEMA:
         connection.execute(statement)
 
 
-def save(
-    connection: sqlite3.Connection, browser: str, state: str, data: dict[str, Any], now: float | None = None
-) -> None:
+def save(connection: Connection, browser: str, state: str, data: dict[str, Any], now: float | None = None) -> None:
     """Remember a started sign-in; drop expired ones and this browser's (and everyone's) surplus, oldest first."""
     now = time.time() if now is None else now
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with connection.transaction():
         connection.execute("DELETE FROM pending_sign_ins WHERE expires < ?", (now,))
         connection.execute(
             "DELETE FROM pending_sign_ins WHERE browser = ? AND state NOT IN "
@@ -65,13 +63,9 @@ def save(
             "INSERT INTO pending_sign_ins (state, browser, created, expires, data) VALUES (?, ?, ?, ?, ?)",
             (state, browser, now, now + MAX_AGE, json.dumps(data)),
         )
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
 
 
-def load(connection: sqlite3.Connection, browser: str, state: str, now: float | None = None) -> dict[str, Any] | None:
+def load(connection: Connection, browser: str, state: str, now: float | None = None) -> dict[str, Any] | None:
     """The data of this browser's unexpired sign-in with ``state``, or None."""
     now = time.time() if now is None else now
     row = connection.execute(
@@ -80,5 +74,5 @@ def load(connection: sqlite3.Connection, browser: str, state: str, now: float | 
     return json.loads(row["data"]) if row else None
 
 
-def delete(connection: sqlite3.Connection, browser: str, state: str) -> None:
+def delete(connection: Connection, browser: str, state: str) -> None:
     connection.execute("DELETE FROM pending_sign_ins WHERE state = ? AND browser = ?", (state, browser))

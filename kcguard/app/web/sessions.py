@@ -1,7 +1,7 @@
 """Server-side storage of browser sign-ins.
 
 The session cookie carries only a random id; the user's tokens stay on the
-server (in the app's database, shared by gunicorn workers), so they never
+server (in the app's database, shared by gunicorn workers and replicas), so they never
 reach the page, the URL or the browser. Each subject (Keycloak user) keeps at
 most ``MAX_SESSIONS_PER_SUBJECT`` sessions: signing in once more evicts that
 user's own oldest session, never anyone else's. Each row remembers
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from ..db import Connection
 
 #: A sign-in is forgotten after this long, whatever Keycloak's session does.
 MAX_AGE = 8 * 3600
@@ -62,17 +63,16 @@ class SignIn:
         return sid if isinstance(sid, str) and sid else None
 
 
-def create_schema(connection: sqlite3.Connection) -> None:
+def create_schema(connection: Connection) -> None:
     for statement in _SCHEMA:
         connection.execute(statement)
 
 
-def create(connection: sqlite3.Connection, sign_in: SignIn, now: float | None = None) -> str:
+def create(connection: Connection, sign_in: SignIn, now: float | None = None) -> str:
     """Store a sign-in and return its new id; expired sessions and this subject's surplus are dropped."""
     session_id = secrets.token_urlsafe(32)
     now = time.time() if now is None else now
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with connection.transaction():
         connection.execute("DELETE FROM browser_sessions WHERE expires < ?", (now,))
         connection.execute(
             "DELETE FROM browser_sessions WHERE subject = ? AND id NOT IN "
@@ -95,14 +95,10 @@ def create(connection: sqlite3.Connection, sign_in: SignIn, now: float | None = 
                 json.dumps(sign_in.userinfo),
             ),
         )
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return session_id
 
 
-def load(connection: sqlite3.Connection, session_id: str | None, now: float | None = None) -> SignIn | None:
+def load(connection: Connection, session_id: str | None, now: float | None = None) -> SignIn | None:
     if not session_id:
         return None
     row = connection.execute(
@@ -114,14 +110,12 @@ def load(connection: sqlite3.Connection, session_id: str | None, now: float | No
     return SignIn(row["access_token"], row["id_token"], json.loads(row["userinfo"]), row["csrf_token"])
 
 
-def delete(connection: sqlite3.Connection, session_id: str | None) -> None:
+def delete(connection: Connection, session_id: str | None) -> None:
     if session_id:
         connection.execute("DELETE FROM browser_sessions WHERE id = ?", (session_id,))
 
 
-def delete_by_keycloak_session(
-    connection: sqlite3.Connection, *, sid: str | None = None, subject: str | None = None
-) -> int:
+def delete_by_keycloak_session(connection: Connection, *, sid: str | None = None, subject: str | None = None) -> int:
     """End the sessions a back-channel logout names: by Keycloak ``sid`` if given, else all of ``subject``'s."""
     if sid:
         if subject:
@@ -135,7 +129,7 @@ def delete_by_keycloak_session(
     return cursor.rowcount
 
 
-def purge_expired(connection: sqlite3.Connection, now: float | None = None) -> int:
+def purge_expired(connection: Connection, now: float | None = None) -> int:
     """Delete expired sessions (their tokens are dead weight); return how many went."""
     cursor = connection.execute(
         "DELETE FROM browser_sessions WHERE expires < ?", (time.time() if now is None else now,)
