@@ -164,8 +164,8 @@ def test_the_api_gets_no_admin_bootstrap_or_database_secret(compose):
 
 
 def test_the_api_and_client_get_every_setting_they_read(compose):
-    # HOST and PORT: gunicorn binds the API inside the container (Dockerfile); DATABASE_URL, not DATABASE.
-    expected = variables(AppSettings, ResourceSettings) - {"HOST", "PORT", "DATABASE"}
+    # PORT: the Dockerfile sets it for the production server; DATABASE_URL, not DATABASE.
+    expected = variables(AppSettings, ResourceSettings) - {"PORT", "DATABASE"}
     assert set(compose["services"]["api"]["environment"]) == expected
     assert set(compose["services"]["client"]["environment"]) == variables(ClientSettings)
 
