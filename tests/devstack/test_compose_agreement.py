@@ -194,6 +194,15 @@ def test_api_port_and_dependencies(compose):
     assert compose["services"]["client"]["environment"]["API_URL"] == f"http://api:{port}"
 
 
+def test_dockerfile_installs_every_dependency_at_the_pinned_version():
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    copied = next(index for index, line in enumerate(lines) if line.startswith("COPY ") and "constraints.txt" in line)
+    install = next(index for index, line in enumerate(lines) if "pip install" in line)
+    assert copied < install
+    assert lines[copied].split()[1:] == ["pyproject.toml", "README.md", "constraints.txt", "./"]
+    assert lines[install].split("pip install", 1)[1].split()[:3] == ["--no-cache-dir", "-c", "constraints.txt"]
+
+
 def test_dockerfile_serves_the_api_like_scripts_serve(compose):
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     command = json.loads(next(line for line in lines if line.startswith("CMD ")).removeprefix("CMD "))
@@ -205,7 +214,7 @@ def test_dockerfile_serves_the_api_like_scripts_serve(compose):
         f"PORT={devstack.DEFAULT_API_PORT}",
         f"WEB_CONCURRENCY={devstack.DEFAULT_WORKERS}",
     ]
-    # .env.example (the compose env_file) says 127.0.0.1 for the host; the container must override it.
+    # .env.example says 127.0.0.1 for the host; the container must override it.
     assert compose["services"]["api"]["environment"]["HOST"] == "0.0.0.0"  # noqa: S104
 
 
