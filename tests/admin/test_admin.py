@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 import requests
-from keycloak import KeycloakAdmin
 
 from kcguard.admin import AdminSettings, cli, service
 from tests.support.auth import bearer
 from tests.support.keycloak import DEMO_SECRETS, Keycloak, token_request
+from tests.support.realm_admin import RealmAdmin
 
 pytestmark = pytest.mark.keycloak
 
@@ -170,15 +170,7 @@ def test_a_damaged_token_store_is_a_clear_error(tmp_path):
 def test_a_client_removed_outside_the_tool_is_listed_as_unknown_and_refused_clearly(admin_env, keycloak, capsys):
     client_id = unique_client()
     added(capsys, client_id, "books.read")
-    realm_admin = KeycloakAdmin(
-        server_url=keycloak.url,
-        username=keycloak.admin_username,
-        password=keycloak.admin_password,
-        realm_name="myorg",
-        user_realm_name="master",
-        timeout=10,
-    )
-    realm_admin.delete_client(realm_admin.get_client_id(client_id))
+    RealmAdmin(keycloak).delete_client(client_id)
 
     assert cli.main(["list"]) == service.EXIT_OK
     assert capsys.readouterr().out.splitlines()[1].split() == [client_id, "?", "-"]
