@@ -2,9 +2,10 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# Every dependency, indirect ones included, at the version constraints.txt pins.
+COPY pyproject.toml README.md constraints.txt ./
 COPY kcguard ./kcguard
-RUN pip install --no-cache-dir ".[app,postgres,client]" \
+RUN pip install --no-cache-dir -c constraints.txt ".[app,postgres,client]" \
     && useradd --system --uid 10001 app \
     && mkdir /data && chown app /data
 COPY server.py client.py ./

@@ -1,6 +1,14 @@
-"""Manage the API's client-credentials callers in Keycloak through its admin REST API."""
+"""Manage the API's client-credentials callers in Keycloak through its client registration service."""
 
-from .service import AdminError, AdminRefused, AdminUnreachable, ApiClientInfo, ClientAdmin
+from .service import AdminError, AdminRefused, AdminUnreachable, ApiClientInfo, ClientAdmin, TokenStore
 from .settings import AdminSettings
 
-__all__ = ["AdminError", "AdminRefused", "AdminSettings", "AdminUnreachable", "ApiClientInfo", "ClientAdmin"]
+__all__ = [
+    "AdminError",
+    "AdminRefused",
+    "AdminSettings",
+    "AdminUnreachable",
+    "ApiClientInfo",
+    "ClientAdmin",
+    "TokenStore",
+]

@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--scope", action="append", default=[], help="an optional scope it may request (repeatable)")
     for name, helptext in (
         ("rotate-secret", "give a client a new secret (the old one stops working)"),
-        ("disable", "refuse the client tokens"),
+        ("disable", "refuse the client tokens (its service account is switched off)"),
         ("enable", "allow the client tokens again"),
         ("remove", "delete the client"),
     ):
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("client_id")
         if name == "remove":
             command.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    commands.add_parser("list", help="the API's clients with their scopes")
+    commands.add_parser("list", help="the clients added with this tool, with their scopes")
     return parser
 
 
@@ -45,7 +45,7 @@ def run(admin: ClientAdmin, args: argparse.Namespace) -> int:
     elif args.command == "list":
         print(f"{'CLIENT':<28}{'ENABLED':<9}{'CREATED':<22}SCOPES")
         for client in admin.list_clients():
-            enabled = "yes" if client.enabled else "no"
+            enabled = "?" if client.enabled is None else "yes" if client.enabled else "no"
             print(f"{client.client_id:<28}{enabled:<9}{client.created:<22}{' '.join(client.scopes)}")
     elif args.command in ("disable", "enable"):
         admin.set_enabled(args.client_id, args.command == "enable")

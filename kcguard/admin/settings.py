@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import ConfigError, EnvSettings, check_bounds, check_url, realm_of, setting
 
@@ -16,10 +17,15 @@ class AdminSettings(EnvSettings):
     client_id: str = setting("ADMIN_CLIENT_ID", "api_admin")
     client_secret: str = setting("ADMIN_CLIENT_SECRET", "", secret=True)
     timeout: float = setting("ADMIN_TIMEOUT", 10.0, minimum=1, maximum=60)
+    #: Where the registration access tokens of the clients it added are kept (one per client, 0600).
+    token_store: str = setting("ADMIN_TOKEN_STORE", "")
 
     def __post_init__(self) -> None:
         check_bounds(self)
         check_url("OIDC_ISSUER", self.issuer, allow_insecure_http=True)
+        if not self.token_store:
+            default = Path.home() / ".config" / "kcguard" / "registration-tokens.json"
+            object.__setattr__(self, "token_store", str(default))
         if "/realms/" not in self.issuer:
             raise ConfigError(f"OIDC_ISSUER must look like <keycloak>/realms/<realm>, got {self.issuer!r}")
         if not self.server_url:

@@ -27,6 +27,7 @@ from .demo import (
     DEFAULT_HTTP_PORT,
     DEFAULT_MANAGEMENT_PORT,
     ServeSettings,
+    load_environment,
     run_cluster,
     run_demo,
     run_keycloak,
@@ -66,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as error:
             print(f"devstack serve: configuration error: {error}", file=sys.stderr)
             return 2
-    # .env first, then the demo values of .env.example for anything it leaves out.
-    load_dotenv(PROJECT_ROOT / ".env", override=False)
-    load_dotenv(PROJECT_ROOT / ".env.example", override=False)
+    # .env first, then the demo values of .env.example for anything it leaves out;
+    # Keycloak's admin password is never the public demo one.
+    args.admin_password = load_environment(PROJECT_ROOT)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         if args.command == "java":

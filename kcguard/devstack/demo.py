@@ -11,8 +11,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from dotenv import dotenv_values, load_dotenv
 
 from ..config import EnvSettings, check_bounds, setting
 from .cluster import KeycloakCluster
@@ -145,13 +148,37 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def explicit_admin_password(environ: Mapping[str, str], demo_values: Mapping[str, str | None]) -> str | None:
+    """The bootstrap admin password the user set, or None: then the launcher makes a random one per run.
+
+    The demo value of .env.example is public, so it counts as unset even when
+    a ``cp .env.example .env`` put it into .env.
+    """
+    value = environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD", "").strip()
+    if not value or value == (demo_values.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or "").strip():
+        return None
+    return value
+
+
+def load_environment(root: Path = PROJECT_ROOT) -> str | None:
+    """Load ``.env``, then the demo values of ``.env.example`` for anything it leaves out.
+
+    Returns Keycloak's admin password if one was set in the environment or
+    ``.env``; never the public one of ``.env.example``.
+    """
+    load_dotenv(root / ".env", override=False)
+    admin_password = explicit_admin_password(os.environ, dotenv_values(root / ".env.example"))
+    load_dotenv(root / ".env.example", override=False)
+    return admin_password
+
+
 def _server_from_args(args: argparse.Namespace) -> KeycloakServer:
     """The demo's Keycloak; KC_DB_URL (with KC_DB_USERNAME/PASSWORD) selects PostgreSQL."""
     return KeycloakServer(
         http_port=args.port,
         management_port=args.management_port,
         hostname=public_url(args.port),
-        admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
+        admin_password=getattr(args, "admin_password", None),
         db_url=os.environ.get("KC_DB_URL") or None,
         db_username=os.environ.get("KC_DB_USERNAME"),
         db_password=os.environ.get("KC_DB_PASSWORD"),
@@ -197,7 +224,7 @@ def run_cluster(args: argparse.Namespace) -> int:
             hostname=public_url(args.port),
             http_ports=[args.port + index for index in range(args.nodes)],
             management_ports=[args.management_port + index for index in range(args.nodes)],
-            admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD") or None,
+            admin_password=getattr(args, "admin_password", None),
         )
         stack.enter_context(cluster)
         for index, node in enumerate(cluster.nodes, 1):

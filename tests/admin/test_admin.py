@@ -10,12 +10,14 @@ import requests
 from kcguard.admin import AdminSettings, cli, service
 from tests.support.auth import bearer
 from tests.support.keycloak import DEMO_SECRETS, Keycloak, token_request
+from tests.support.realm_admin import RealmAdmin
 
 pytestmark = pytest.mark.keycloak
 
 
 @pytest.fixture
-def admin_env(monkeypatch, keycloak: Keycloak):
+def admin_env(monkeypatch, keycloak: Keycloak, tmp_path):
+    monkeypatch.setenv("ADMIN_TOKEN_STORE", str(tmp_path / "registration-tokens.json"))
     monkeypatch.setenv("OIDC_ISSUER", keycloak.issuer)
     monkeypatch.setenv("KEYCLOAK_ADMIN_URL", keycloak.url)
     monkeypatch.setenv("ADMIN_CLIENT_ID", "api_admin")
@@ -68,12 +70,15 @@ def test_disabled_client_is_refused_a_token_until_enabled(admin_env, keycloak, c
     assert cli.main(["disable", client_id]) == service.EXIT_OK
     refused = token_request(keycloak, client_id, secret=secret)
     assert refused.status_code == 401
-    assert refused.json()["error"] == "invalid_client"
+    assert refused.json() == {
+        "error": "unauthorized_client",
+        "error_description": "Client not enabled to retrieve service account",
+    }
     assert cli.main(["enable", client_id]) == service.EXIT_OK
     assert token_request(keycloak, client_id, secret=secret).status_code == 200
 
 
-def test_list_shows_callers_with_scopes_enabled_flag_and_created_date(admin_env, capsys):
+def test_list_shows_the_callers_it_added_with_scopes_enabled_flag_and_created_date(admin_env, capsys):
     client_id = unique_client()
     added(capsys, client_id, "books.read", "test_api_access")
     assert cli.main(["disable", client_id]) == service.EXIT_OK
@@ -84,8 +89,7 @@ def test_list_shows_callers_with_scopes_enabled_flag_and_created_date(admin_env,
     assert row[1] == "no"
     assert row[2].endswith("Z") and row[2][:2] == "20"
     assert row[3:] == ["books.read", "test_api_access"]
-    assert rows["test_api_client"][1:] == ["yes", "-", "books.admin", "books.read", "test_api_access"]
-    assert "api_admin" not in rows and "web_app" not in rows
+    assert set(rows) == {client_id}
 
 
 def test_remove_asks_first_and_removes_with_yes(admin_env, keycloak, capsys, monkeypatch):
@@ -103,8 +107,9 @@ def test_remove_asks_first_and_removes_with_yes(admin_env, keycloak, capsys, mon
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["rotate-secret", "no_such_client"], "admin: no client 'no_such_client' in this realm"),
-        (["disable", "realm-management"], "admin: 'realm-management' is not an API client of this realm"),
+        (["rotate-secret", "no_such_client"], "admin: no client 'no_such_client' was added with this tool"),
+        (["disable", "realm-management"], "admin: no client 'realm-management' was added with this tool"),
+        (["remove", "web_app", "--yes"], "admin: no client 'web_app' was added with this tool"),
         (["add-client", "caller_x", "--scope", "root"], "admin: unknown scope(s): root (known: books.admin"),
         (["add-client", "test_api_client"], "admin: client 'test_api_client' already exists"),
         (["add-client", "Bad Name!"], "admin: client id must be 3-63 characters"),
@@ -117,7 +122,7 @@ def test_clear_errors(admin_env, capsys, args, message):
 
 def test_wrong_admin_secret_is_a_clear_refusal(admin_env, monkeypatch, capsys):
     monkeypatch.setenv("ADMIN_CLIENT_SECRET", "wrong")
-    assert cli.main(["list"]) == service.EXIT_REFUSED
+    assert cli.main(["add-client", unique_client()]) == service.EXIT_REFUSED
     assert (
         capsys.readouterr().err == "admin: Keycloak refused the admin client's credentials (ADMIN_CLIENT_ID/SECRET)\n"
     )
@@ -137,3 +142,39 @@ def test_admin_client_cannot_touch_users_or_the_master_realm(keycloak: Keycloak)
 def test_settings_derive_the_server_from_the_issuer():
     settings = AdminSettings(issuer="https://id.example.org/realms/myorg", client_secret="s")
     assert (settings.server_url, settings.realm) == ("https://id.example.org", "myorg")
+
+
+def test_registration_tokens_are_kept_per_issuer_in_a_file_only_the_owner_can_read(tmp_path):
+    path = tmp_path / "state" / "registration-tokens.json"
+    store = service.TokenStore(path, "https://id.example.org/realms/myorg")
+    store.put("caller_one", "token-one")
+    store.put("caller_two", "token-two")
+    store.put("caller_one", None)
+    other = service.TokenStore(path, "https://other.example.org/realms/myorg")
+    other.put("caller_one", "token-elsewhere")
+
+    assert store.clients() == {"caller_two": "token-two"}
+    assert other.clients() == {"caller_one": "token-elsewhere"}
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert [entry.name for entry in path.parent.iterdir()] == ["registration-tokens.json"]
+
+
+def test_a_damaged_token_store_is_a_clear_error(tmp_path):
+    path = tmp_path / "registration-tokens.json"
+    path.write_text("[not json", encoding="utf-8")
+    with pytest.raises(service.AdminError, match="cannot read the token store"):
+        service.TokenStore(path, "https://id.example.org/realms/myorg").clients()
+
+
+def test_a_client_removed_outside_the_tool_is_listed_as_unknown_and_refused_clearly(admin_env, keycloak, capsys):
+    client_id = unique_client()
+    added(capsys, client_id, "books.read")
+    RealmAdmin(keycloak).delete_client(client_id)
+
+    assert cli.main(["list"]) == service.EXIT_OK
+    assert capsys.readouterr().out.splitlines()[1].split() == [client_id, "?", "-"]
+    assert cli.main(["rotate-secret", client_id]) == service.EXIT_REFUSED
+    assert capsys.readouterr().err.startswith(
+        f"admin: Keycloak no longer accepts the registration token of {client_id!r}"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +23,42 @@ from kcguard.client import ClientSettings
 from kcguard.resource import ResourceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+INTERPOLATION = re.compile(r"\$\{([A-Z_]+):-([^}]*)\}")
+#: The secrets each service may receive, and no others.
+SECRETS_BY_SERVICE = {
+    "postgres": {"POSTGRES_PASSWORD", "API_DB_PASSWORD"},
+    "keycloak": {"KC_BOOTSTRAP_ADMIN_PASSWORD", "KC_DB_PASSWORD"},
+    "api": {"OIDC_INTROSPECTION_CLIENT_SECRET", "SECRET_KEY"},
+    "client": {"CLIENT_SECRET"},
+}
+
+
+def variables(*settings: type) -> set[str]:
+    """The environment names the settings classes read."""
+    return {
+        field.metadata["variable"].name
+        for cls in settings
+        for field in dataclasses.fields(cls)
+        if "variable" in field.metadata
+    }
+
+
+def resolved(environment: dict[str, str]) -> dict[str, str]:
+    """The environment as compose gives it when neither the shell nor a .env sets anything."""
+    return {name: INTERPOLATION.sub(lambda match: match.group(2), str(value)) for name, value in environment.items()}
+
+
+def received(service: dict) -> set[str]:
+    """Every variable name a service's environment names or takes its value from, env files included."""
+    environment = service.get("environment", {})
+    taken = {match.group(1) for value in environment.values() for match in INTERPOLATION.finditer(str(value))}
+    env_files = service.get("env_file", [])
+    for entry in [env_files] if isinstance(env_files, str | dict) else env_files:
+        path = ROOT / (entry if isinstance(entry, str) else entry["path"])
+        if path.exists():
+            lines = path.read_text().splitlines()
+            taken |= {line.split("=", 1)[0] for line in lines if "=" in line and not line.startswith("#")}
+    return set(environment) | taken
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +109,16 @@ def test_keycloak_ports_and_health_check_match(compose):
 
 def test_keycloak_database_is_postgresql_with_the_env_files_credentials(compose, env_example):
     postgres = compose["services"]["postgres"]
-    assert postgres["environment"] == {"POSTGRES_USER": env_example["KC_DB_USERNAME"], "POSTGRES_DB": "keycloak"}
+    assert resolved(postgres["environment"]) == {
+        "POSTGRES_USER": env_example["KC_DB_USERNAME"],
+        "POSTGRES_PASSWORD": env_example["POSTGRES_PASSWORD"],
+        "POSTGRES_DB": "keycloak",
+        "API_DB_USER": env_example["API_DB_USER"],
+        "API_DB_PASSWORD": env_example["API_DB_PASSWORD"],
+    }
     assert env_example["POSTGRES_PASSWORD"] == env_example["KC_DB_PASSWORD"]
+    keycloak = resolved(compose["services"]["keycloak"]["environment"])
+    assert (keycloak["KC_DB_USERNAME"], keycloak["KC_DB_PASSWORD"]) == ("keycloak", env_example["KC_DB_PASSWORD"])
     assert compose["services"]["keycloak"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert postgres["volumes"][0] == "keycloak-db:/var/lib/postgresql/data"
 
@@ -94,8 +139,39 @@ def test_api_has_its_own_postgresql_role_and_database(compose, env_example):
 
 
 def test_bootstrap_admin_comes_from_the_env_file(compose, env_example):
-    assert {"KC_BOOTSTRAP_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_PASSWORD"} <= set(env_example)
-    assert compose["services"]["keycloak"]["env_file"][0]["path"] == ".env.example"
+    environment = compose["services"]["keycloak"]["environment"]
+    for name in ("KC_BOOTSTRAP_ADMIN_USERNAME", "KC_BOOTSTRAP_ADMIN_PASSWORD"):
+        assert environment[name] == f"${{{name}:-{env_example[name]}}}"
+
+
+def test_every_default_is_the_env_example_value(compose, env_example):
+    for name, service in compose["services"].items():
+        for value in service.get("environment", {}).values():
+            for match in INTERPOLATION.finditer(str(value)):
+                assert match.group(2) == env_example[match.group(1)], (name, match.group(1))
+
+
+@pytest.mark.parametrize("service", sorted(SECRETS_BY_SERVICE))
+def test_each_service_receives_only_its_own_secrets(compose, env_example, service):
+    definition = compose["services"][service]
+    assert "env_file" not in definition
+    secrets = {name for name in env_example if "SECRET" in name or "PASSWORD" in name}
+    assert received(definition) & secrets == SECRETS_BY_SERVICE[service]
+
+
+def test_the_api_gets_no_admin_bootstrap_or_database_secret(compose):
+    api = received(compose["services"]["api"])
+    assert not api & {"ADMIN_CLIENT_SECRET", "KC_BOOTSTRAP_ADMIN_PASSWORD", "POSTGRES_PASSWORD", "KC_DB_PASSWORD"}
+    postgres = received(compose["services"]["postgres"])
+    assert not postgres & {"CLIENT_SECRET", "OIDC_INTROSPECTION_CLIENT_SECRET", "ADMIN_CLIENT_SECRET", "SECRET_KEY"}
+
+
+def test_the_api_and_client_get_every_setting_they_read(compose):
+    # PORT: the Dockerfile sets it for the production server; DATABASE_URL, not DATABASE;
+    # OIDC_ISSUERS (both realms) supersedes OIDC_ISSUER and OIDC_DISCOVERY_URL.
+    expected = variables(AppSettings, ResourceSettings) - {"PORT", "DATABASE", "OIDC_ISSUER", "OIDC_DISCOVERY_URL"}
+    assert set(compose["services"]["api"]["environment"]) == expected
+    assert set(compose["services"]["client"]["environment"]) == variables(ClientSettings)
 
 
 def test_api_and_client_agree_on_the_issuer(compose):
@@ -106,14 +182,14 @@ def test_api_and_client_agree_on_the_issuer(compose):
     assert environment["OIDC_DISCOVERY_URL"] == (
         f"http://keycloak:{devstack.DEFAULT_HTTP_PORT}/realms/{devstack.REALM}/.well-known/openid-configuration"
     )
-    api = ResourceSettings.from_env(compose["services"]["api"]["environment"])
+    api = ResourceSettings.from_env(resolved(compose["services"]["api"]["environment"])).per_issuer()[0]
     assert (api.issuer, api.discovery_url) == (issuer, environment["OIDC_DISCOVERY_URL"])
 
 
 def test_api_accepts_both_realms_like_the_launchers_demo(compose):
     internal = f"http://keycloak:{devstack.DEFAULT_HTTP_PORT}"
     expected = devstack.demo_issuers(devstack.public_url(devstack.DEFAULT_HTTP_PORT), internal)
-    settings = ResourceSettings.from_env(compose["services"]["api"]["environment"])
+    settings = ResourceSettings.from_env(resolved(compose["services"]["api"]["environment"]))
     assert settings.issuers == tuple(expected.split(","))
     assert [one.realm for one in settings.per_issuer()] == ["myorg", "partner"]
 
@@ -137,6 +213,15 @@ def test_api_port_and_dependencies(compose):
     assert compose["services"]["client"]["environment"]["API_URL"] == f"http://api:{port}"
 
 
+def test_dockerfile_installs_every_dependency_at_the_pinned_version():
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    copied = next(index for index, line in enumerate(lines) if line.startswith("COPY ") and "constraints.txt" in line)
+    install = next(index for index, line in enumerate(lines) if "pip install" in line)
+    assert copied < install
+    assert lines[copied].split()[1:] == ["pyproject.toml", "README.md", "constraints.txt", "./"]
+    assert lines[install].split("pip install", 1)[1].split()[:3] == ["--no-cache-dir", "-c", "constraints.txt"]
+
+
 def test_dockerfile_serves_the_api_like_scripts_serve(compose):
     lines = (ROOT / "Dockerfile").read_text().splitlines()
     command = json.loads(next(line for line in lines if line.startswith("CMD ")).removeprefix("CMD "))
@@ -148,7 +233,7 @@ def test_dockerfile_serves_the_api_like_scripts_serve(compose):
         f"PORT={devstack.DEFAULT_API_PORT}",
         f"WEB_CONCURRENCY={devstack.DEFAULT_WORKERS}",
     ]
-    # .env.example (the compose env_file) says 127.0.0.1 for the host; the container must override it.
+    # .env.example says 127.0.0.1 for the host; the container must override it.
     assert compose["services"]["api"]["environment"]["HOST"] == "0.0.0.0"  # noqa: S104
 
 
@@ -161,4 +246,4 @@ def test_every_setting_the_code_reads_is_in_env_example(env_example, settings):
 
 def test_compose_services_use_only_known_settings(compose, env_example):
     for service in ("api", "client"):
-        assert set(compose["services"][service]["environment"]) <= set(env_example)
+        assert received(compose["services"][service]) <= set(env_example)

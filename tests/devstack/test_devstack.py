@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import stat
 from pathlib import Path
@@ -105,3 +106,50 @@ def test_the_launcher_imports_both_realm_files_each_under_its_realms_name():
     assert KeycloakServer().realm_files == (REALM_FILE, PARTNER_REALM_FILE)
     assert [import_name(path) for path in REALM_FILES] == ["myorg-realm.json", "partner-realm.json"]
     assert demo.demo_client_secrets(PARTNER_REALM_FILE) == {"partner_client": "demo-only-partner-client-secret"}
+
+
+DEMO_ENV = {"KC_BOOTSTRAP_ADMIN_PASSWORD": "demo-only-admin-password"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, None),
+        ({"KC_BOOTSTRAP_ADMIN_PASSWORD": ""}, None),
+        ({"KC_BOOTSTRAP_ADMIN_PASSWORD": "demo-only-admin-password"}, None),
+        ({"KC_BOOTSTRAP_ADMIN_PASSWORD": " my-own-admin-password "}, "my-own-admin-password"),
+    ],
+)
+def test_admin_password_is_used_only_when_set_and_not_the_public_demo_value(environ, expected):
+    assert demo.explicit_admin_password(environ, DEMO_ENV) == expected
+
+
+@pytest.mark.parametrize(
+    ("dot_env", "environ", "expected"),
+    [
+        (None, {}, None),
+        ("KC_BOOTSTRAP_ADMIN_PASSWORD=demo-only-admin-password\n", {}, None),
+        ("KC_BOOTSTRAP_ADMIN_PASSWORD=from-dot-env-password\n", {}, "from-dot-env-password"),
+        (None, {"KC_BOOTSTRAP_ADMIN_PASSWORD": "from-the-shell-password"}, "from-the-shell-password"),
+    ],
+)
+def test_launcher_never_falls_back_to_the_env_example_admin_password(tmp_path, monkeypatch, dot_env, environ, expected):
+    (tmp_path / ".env.example").write_text(
+        "KC_BOOTSTRAP_ADMIN_PASSWORD=demo-only-admin-password\nKC_DB_USERNAME=keycloak\n"
+    )
+    if dot_env is not None:
+        (tmp_path / ".env").write_text(dot_env)
+    environment = {"PATH": "/usr/bin", **environ}
+    monkeypatch.setattr(demo.os, "environ", environment)
+
+    assert demo.load_environment(tmp_path) == expected
+    assert environment["KC_DB_USERNAME"] == "keycloak"
+
+
+def test_the_launchers_keycloak_gets_the_resolved_password_not_the_environments(monkeypatch):
+    monkeypatch.setenv("KC_BOOTSTRAP_ADMIN_PASSWORD", "demo-only-admin-password")
+    recorded = {}
+    monkeypatch.setattr(demo, "KeycloakServer", lambda **kwargs: recorded.update(kwargs))
+    args = argparse.Namespace(port=8080, management_port=9000, admin_password=None)
+    demo._server_from_args(args)
+    assert recorded["admin_password"] is None

@@ -13,7 +13,7 @@ from tests.support.keycloak import DEMO_SECRETS, token_request, unavailable
 pytestmark = pytest.mark.keycloak
 
 
-def test_added_client_survives_a_keycloak_restart(postgres: PostgresServer):
+def test_added_client_survives_a_keycloak_restart(postgres: PostgresServer, tmp_path):
     password = secrets.token_urlsafe(12)
     postgres.create_database("keycloak_restart", "keycloak_restart", password)
     server = KeycloakServer(
@@ -26,7 +26,12 @@ def test_added_client_survives_a_keycloak_restart(postgres: PostgresServer):
         unavailable(f"the launcher could not start Keycloak on PostgreSQL: {error}")
     try:
         admin = ClientAdmin(
-            AdminSettings(issuer=server.issuer, server_url=server.url, client_secret=DEMO_SECRETS["api_admin"])
+            AdminSettings(
+                issuer=server.issuer,
+                server_url=server.url,
+                client_secret=DEMO_SECRETS["api_admin"],
+                token_store=str(tmp_path / "registration-tokens.json"),
+            )
         )
         secret = admin.add_client(client_id, ["books.read"])
         assert token_request(server, client_id, secret=secret).status_code == 200

@@ -63,6 +63,11 @@ class RealmAdmin:
         [client] = self.get(f"/clients?clientId={client_id}")
         return client
 
+    def delete_client(self, client_id: str) -> None:
+        internal = self.client(client_id)["id"]
+        response = requests.delete(f"{self._base}/clients/{internal}", headers=self._headers, timeout=10)
+        assert response.status_code == 204, response.text
+
     def update_client(self, client: dict) -> None:
         response = requests.put(f"{self._base}/clients/{client['id']}", json=client, headers=self._headers, timeout=10)
         assert response.status_code == 204, response.text
