@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -17,7 +18,7 @@ from kcguard.devstack import GUNICORN_ARGS, free_port, stop_process, wait_http
 ROOT = Path(__file__).resolve().parents[2]
 
 
-#: granian's WSGI mode with two workers, as it would replace gunicorn (it is not a pinned dependency).
+#: granian's WSGI mode with two workers, as the launcher serves it.
 GRANIAN_ARGS = ("--interface", "wsgi", "--workers", "2", "--factory", "server:create_app")
 
 
@@ -37,10 +38,15 @@ def production_server(environment: Mapping[str, str], log_path: Path, server: st
     command = command_for(server, port)
     env = {**os.environ, "SECRET_KEY": "test-only-" + "k" * 40, **environment, "PORT": str(port)}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/healthz", 60, process)
         yield url
     finally:
         stop_process(process)
+        # A server killed hard leaves its workers running: end its whole process group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
