@@ -1,6 +1,7 @@
 -- wrk script: optional rotation through many tokens (one per line in the file
--- given after "--"; with a second argument "once", the run stops after each
--- token was sent once), and a one-line JSON report for bench/run.py.
+-- given after "--"; a line "token<TAB>proof" is sent with the DPoP scheme and
+-- that DPoP proof; with a second argument "once", the run stops after each
+-- line was sent once), and a one-line JSON report for bench/run.py.
 local tokens = {}
 local next_token = 1
 local once = false
@@ -21,9 +22,13 @@ function request()
   if once and next_token == #tokens then
     wrk.thread:stop()
   end
-  local token = tokens[next_token]
+  local line = tokens[next_token]
   next_token = next_token % #tokens + 1
-  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. token })
+  local token, proof = line:match("^([^\t]*)\t(.*)$")
+  if proof then
+    return wrk.format(nil, nil, { ["Authorization"] = "DPoP " .. token, ["DPoP"] = proof })
+  end
+  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. line })
 end
 
 function done(summary, latency, requests)

@@ -36,6 +36,8 @@ def test_quick_benchmark_writes_the_side_by_side_table_without_errors(tmp_path):
         assert f"| {row}" in table
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["errors"] == 0
+    assert results["dpop"]["errors"] == 0 and results["dpop"]["requests"] > 0
+    assert "| private with a fresh DPoP proof per request (granian) |" in table
     assert [goal["goal"] for goal in results["goals"]][:3] == [
         "this API's private rps / Node peer's private rps",
         "identical-body protected / public (production server)",
