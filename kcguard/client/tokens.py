@@ -246,22 +246,28 @@ class BearerAuth(requests.auth.AuthBase):
         self._scope = scope
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self._tokens.get_token(self._scope)
-        request.headers["Authorization"] = f"Bearer {token}"
+        self._sign(request, self._tokens.get_token(self._scope))
         request.register_hook("response", self._retry_on_401)
         return request
+
+    def _sign(self, request: requests.PreparedRequest, token: str) -> None:
+        request.headers["Authorization"] = f"Bearer {token}"
+
+    def _token_refused(self, response: requests.Response) -> bool:
+        """Whether the 401 refused the token itself, so a new one is fetched before the retry."""
+        return True
 
     def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         if response.status_code != 401 or getattr(response.request, "_kcguard_retried", False):
             return response
-        sent = response.request.headers.get("Authorization", "")
-        self._tokens.invalidate(sent.removeprefix("Bearer "))
+        if self._token_refused(response):
+            self._tokens.invalidate(response.request.headers.get("Authorization", "").partition(" ")[2])
         retry = response.request.copy()
         retry._kcguard_retried = True  # type: ignore[attr-defined]
-        retry.headers["Authorization"] = f"Bearer {self._tokens.get_token(self._scope)}"
+        self._sign(retry, self._tokens.get_token(self._scope))
         response.content  # noqa: B018 - read the body so the connection can be reused
         response.close()
-        logger.info("the API answered 401; retrying once with a new token")
+        logger.info("the API answered 401; retrying once")
         new_response = response.connection.send(retry, **kwargs)
         new_response.history.append(response)
         new_response.request = retry
@@ -282,35 +288,19 @@ class DPoPAuth(BearerAuth):
             raise ValueError("DPoPAuth needs a TokenClient with a DPoP key")
         self._key = tokens.dpop_key
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        self._sign(request, self._tokens.get_token(self._scope))
-        request.register_hook("response", self._retry_on_401)
-        return request
-
     def _sign(self, request: requests.PreparedRequest, token: str) -> None:
         request.headers["Authorization"] = f"DPoP {token}"
         method, url = request.method or "GET", request.url or ""
         request.headers["DPoP"] = self._key.proof(method, url, access_token=token)
 
+    def _token_refused(self, response: requests.Response) -> bool:
+        challenge = response.headers.get("WWW-Authenticate", "")
+        return 'error="use_dpop_nonce"' not in challenge and 'error="invalid_dpop_proof"' not in challenge
+
     def _retry_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         if response.headers.get("DPoP-Nonce"):
             self._key.remember_nonce(response.url, response.headers["DPoP-Nonce"])
-        if response.status_code != 401 or getattr(response.request, "_kcguard_retried", False):
-            return response
-        sent = response.request.headers.get("Authorization", "").removeprefix("DPoP ")
-        challenge = response.headers.get("WWW-Authenticate", "")
-        if 'error="use_dpop_nonce"' not in challenge and 'error="invalid_dpop_proof"' not in challenge:
-            self._tokens.invalidate(sent)  # the token itself was refused; a proof problem needs only a new proof
-        retry = response.request.copy()
-        retry._kcguard_retried = True  # type: ignore[attr-defined]
-        self._sign(retry, self._tokens.get_token(self._scope))
-        response.content  # noqa: B018 - read the body so the connection can be reused
-        response.close()
-        logger.info("the API answered 401; retrying once with a new DPoP proof")
-        new_response = response.connection.send(retry, **kwargs)
-        new_response.history.append(response)
-        new_response.request = retry
-        return new_response
+        return super()._retry_on_401(response, **kwargs)
 
 
 class ApiClient:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import re
 import time
 from collections.abc import Iterator
@@ -33,20 +32,16 @@ def web_app(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
 @contextlib.contextmanager
 def serve_web_app(keycloak: Keycloak, make_app, **overrides) -> Iterator[LiveServer]:
     server = LiveServer(make_app(secret_key="test-only-" + "k" * 40, **overrides))
-    admin = RealmAdmin(keycloak)
-    client = admin.client("web_app")
-    original = copy.deepcopy(client)
-    attributes = client.setdefault("attributes", {})
-    logout_uris = attributes.get("post.logout.redirect.uris", "")
-    attributes["post.logout.redirect.uris"] = f"{logout_uris}##{server.url}/".strip("#")
-    attributes["backchannel.logout.url"] = f"{server.url}/backchannel-logout"
-    client["redirectUris"] = [*client["redirectUris"], f"{server.url}/callback"]
-    admin.update_client(client)
-    try:
-        with server:
-            yield server
-    finally:
-        admin.update_client(original)
+
+    def register(client: dict) -> None:
+        attributes = client.setdefault("attributes", {})
+        logout_uris = attributes.get("post.logout.redirect.uris", "")
+        attributes["post.logout.redirect.uris"] = f"{logout_uris}##{server.url}/".strip("#")
+        attributes["backchannel.logout.url"] = f"{server.url}/backchannel-logout"
+        client["redirectUris"] = [*client["redirectUris"], f"{server.url}/callback"]
+
+    with RealmAdmin(keycloak).changed_client("web_app", register), server:
+        yield server
 
 
 def sign_in(page) -> None:
@@ -185,16 +180,12 @@ def test_tampered_state_gets_the_400_page(browser, web_app: LiveServer):
 def explorer(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
     """The app with its explorer over HTTP, its origin added to test_api_client's web origins (restored after)."""
     server = LiveServer(make_app(web_client_id=""))
-    admin = RealmAdmin(keycloak)
-    client = admin.client("test_api_client")
-    original = copy.deepcopy(client)
-    client["webOrigins"] = [*client.get("webOrigins", []), server.url]
-    admin.update_client(client)
-    try:
-        with server:
-            yield server
-    finally:
-        admin.update_client(original)
+
+    def allow(client: dict) -> None:
+        client["webOrigins"] = [*client.get("webOrigins", []), server.url]
+
+    with RealmAdmin(keycloak).changed_client("test_api_client", allow), server:
+        yield server
 
 
 def test_the_explorer_authorizes_with_client_credentials_and_calls_the_api(browser, explorer: LiveServer):
@@ -242,16 +233,12 @@ def test_the_explorer_authorizes_with_client_credentials_and_calls_the_api(brows
 def explorer_for_people(keycloak: Keycloak, make_app) -> Iterator[LiveServer]:
     """The app with its explorer; web_app may send the browser back to its Swagger UI redirect page (restored after)."""
     server = LiveServer(make_app(web_client_id=""))
-    admin = RealmAdmin(keycloak)
-    client = admin.client("web_app")
-    original = copy.deepcopy(client)
-    client["redirectUris"] = [*client["redirectUris"], f"{server.url}/docs/oauth2-redirect.html"]
-    admin.update_client(client)
-    try:
-        with server:
-            yield server
-    finally:
-        admin.update_client(original)
+
+    def allow(client: dict) -> None:
+        client["redirectUris"] = [*client["redirectUris"], f"{server.url}/docs/oauth2-redirect.html"]
+
+    with RealmAdmin(keycloak).changed_client("web_app", allow), server:
+        yield server
 
 
 def test_the_explorer_signs_a_person_in_with_pkce_and_calls_the_api(browser, explorer_for_people: LiveServer):

@@ -8,7 +8,6 @@ shared database and both replicas sign cookies with the same SECRET_KEY.
 from __future__ import annotations
 
 import contextlib
-import copy
 import re
 from collections.abc import Iterator
 
@@ -29,18 +28,15 @@ SECRET_KEY = "test-only-replicas-" + "r" * 32
 @contextlib.contextmanager
 def _origins_registered(keycloak: Keycloak, urls: list[str]) -> Iterator[None]:
     """Let Keycloak's web_app client send browsers back to each replica; the client is restored after."""
-    admin = RealmAdmin(keycloak)
-    client = admin.client("web_app")
-    original = copy.deepcopy(client)
-    attributes = client.setdefault("attributes", {})
-    logout_uris = [uri for uri in attributes.get("post.logout.redirect.uris", "").split("##") if uri]
-    attributes["post.logout.redirect.uris"] = "##".join([*logout_uris, *(f"{url}/" for url in urls)])
-    client["redirectUris"] = [*client["redirectUris"], *(f"{url}/callback" for url in urls)]
-    admin.update_client(client)
-    try:
+
+    def register(client: dict) -> None:
+        attributes = client.setdefault("attributes", {})
+        logout_uris = [uri for uri in attributes.get("post.logout.redirect.uris", "").split("##") if uri]
+        attributes["post.logout.redirect.uris"] = "##".join([*logout_uris, *(f"{url}/" for url in urls)])
+        client["redirectUris"] = [*client["redirectUris"], *(f"{url}/callback" for url in urls)]
+
+    with RealmAdmin(keycloak).changed_client("web_app", register):
         yield
-    finally:
-        admin.update_client(original)
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import uuid
+from collections.abc import Callable, Iterator
 
 import requests
 
@@ -71,6 +74,18 @@ class RealmAdmin:
     def update_client(self, client: dict) -> None:
         response = requests.put(f"{self._base}/clients/{client['id']}", json=client, headers=self._headers, timeout=10)
         assert response.status_code == 204, response.text
+
+    @contextlib.contextmanager
+    def changed_client(self, client_id: str, change: Callable[[dict], None]) -> Iterator[dict]:
+        """``change`` applied to the client ``client_id`` for the duration of the block; restored after."""
+        client = self.client(client_id)
+        original = copy.deepcopy(client)
+        change(client)
+        self.update_client(client)
+        try:
+            yield client
+        finally:
+            self.update_client(original)
 
     def user_sessions(self, username: str) -> list[dict]:
         [user] = self.get(f"/users?username={username}&exact=true")
