@@ -46,8 +46,9 @@ class IssuerSelector:
     """Holds one validator per configured issuer and hands each token to the one its ``iss`` names.
 
     Duck-types ``KeycloakTokenValidator`` for Authlib's ``ResourceProtector``
-    (``authenticate_token``, ``validate_request``, ``validate_token``,
-    ``realm``); refusals and readiness use the first issuer's realm.
+    (``cached``, ``authenticate_token``, ``validate_request``,
+    ``validate_token``, ``realm``); refusals and readiness use the first
+    issuer's realm.
     """
 
     TOKEN_TYPE = "bearer"  # noqa: S105 (a scheme name)
@@ -66,6 +67,10 @@ class IssuerSelector:
 
     def validate_request(self, request: Any) -> None:
         """Nothing to check in the request itself."""
+
+    def cached(self, token_string: str, *, proof_follows: bool = False) -> AccessToken | None:
+        """Always a miss: each issuer's own validator keeps (and is asked for) its verified tokens."""
+        return None
 
     def authenticate_token(self, token_string: str, *, proof_follows: bool = False) -> AccessToken:
         try:

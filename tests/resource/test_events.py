@@ -14,6 +14,7 @@ import pytest
 from kcguard.devstack import free_port
 from kcguard.resource import InsufficientScope, InvalidToken, ResourceSettings, ValidationUnavailable, build_validator
 from kcguard.resource.events import Observer
+from tests.support.auth import bearer
 from tests.support.hostile import forge, hmac_signed
 from tests.support.local_issuer import LocalIssuer
 
@@ -187,3 +188,16 @@ def test_a_dpop_bound_token_sent_as_bearer_is_reported_as_needing_its_proof(loca
     with pytest.raises(InvalidToken, match="bound to a DPoP key"):
         validator.authenticate_token(local_issuer.sign(typ="DPoP", cnf={"jkt": "A" * 43}))
     assert recorder.outcomes() == ["dpop_required"]
+
+
+def test_an_app_with_several_issuers_serves_each_issuers_tokens(
+    local_issuer: LocalIssuer, second_issuer: LocalIssuer, make_local_app
+):
+    client = make_local_app(issuers=(local_issuer.issuer, second_issuer.issuer)).test_client()
+    for token in (local_issuer.sign(), second_issuer.sign()):
+        for _ in range(2):  # verified, then from the issuer's own verified-token cache
+            response = client.get("/api/private", headers=bearer(token))
+            assert response.status_code == 200
+    third = client.get("/api/private", headers=bearer(LocalIssuer(port=free_port()).sign()))
+    assert third.status_code == 401
+    assert third.json["error_description"] == "The token's issuer is not accepted here."
