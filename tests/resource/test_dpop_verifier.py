@@ -23,6 +23,8 @@ from tests.support.dpop import new_key, proof_claims, public_jwk, sign_proof
 from tests.support.hostile import b64url, forge, hmac_signed
 
 URL = "https://api.example.org/api/private"
+#: A made-up access token: header {"alg":"RS256"}, payload {"sub":"x"}, signature the bytes "signature".
+#: The verifier only hashes it for ath, so it need not be signed by anyone.
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
 
